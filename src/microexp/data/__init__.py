@@ -1,0 +1,1 @@
+"""Database adapters; each returns a :class:`~microexp.data.schema.SampleTable`."""
