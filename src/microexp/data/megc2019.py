@@ -1,0 +1,147 @@
+"""The MEGC2019 composite as distributed with published code (SMIC-HS + CASME II + SAMM, 3 classes).
+
+Layout of a copy (``root``)::
+
+    combined_3_class2_for_optical_flow.csv   header dataset,sub,filename_o,label,apex,imagename,sub_filename
+    combined_3class_gt.csv                   the official list: no header, dataset,subject,clip,label
+    flow_uvos_28/{sub}_{clip} .png           28x28 RGB = u, v, optical strain (note the space before .png)
+    apex_face_224/{imagename}                optional apex face crops
+
+Either list file is enough. SAMM subjects are zero-padded in one file and not in the other; we use the
+padded form (as SAMM names its folders). Subjects in the table are prefixed with the part
+(``samm/006``) so that leave-one-subject-out can never merge two databases' subjects.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import warnings
+from pathlib import Path
+
+from microexp.data.schema import SampleTable, build_table, make_clip_id
+from microexp.errors import DataError, DataNotFoundError
+
+logger = logging.getLogger(__name__)
+
+CLASSES = ("negative", "positive", "surprise")
+PARTS = ("smic", "casme2", "samm")
+# The official composite, per part and class (negative, positive, surprise).
+OFFICIAL_COUNTS = {"smic": (70, 51, 43), "casme2": (88, 32, 25), "samm": (92, 26, 15)}
+LIST_FILES = ("combined_3_class2_for_optical_flow.csv", "combined_3class_gt.csv")
+
+
+def _canonical_subject(part: str, subject: str) -> str:
+    return subject.zfill(3) if part == "samm" else subject
+
+
+def _smic_apex_image(subject: str, clip: str) -> str:
+    # SMIC crops are named s01_s1_ne_01.jpg: the clip's own subject prefix is not zero-padded.
+    prefix, _, rest = clip.partition("_")
+    return f"{subject}_s{int(prefix[1:])}_{rest}.jpg"
+
+
+class MEGC2019:
+    """Adapter for a copy of the composite. ``load()`` validates and returns the sample table."""
+
+    name = "megc2019"
+    classes = CLASSES
+
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        list_file: str | None = None,
+        flow_dir: str = "flow_uvos_28",
+        apex_dir: str = "apex_face_224",
+    ) -> None:
+        self.root = Path(root)
+        self.list_file = list_file
+        self.flow_dir = flow_dir
+        self.apex_dir = apex_dir
+
+    def _list_path(self) -> Path:
+        if not self.root.is_dir():
+            raise DataNotFoundError(
+                f"MEGC2019 data directory {self.root} does not exist; pass the folder that holds "
+                f"{LIST_FILES[0]} (or {LIST_FILES[1]}) and {self.flow_dir}/"
+            )
+        candidates = [self.list_file] if self.list_file else LIST_FILES
+        for name in candidates:
+            if (self.root / name).is_file():
+                return self.root / name
+        raise DataNotFoundError(f"MEGC2019 list not found in {self.root}: expected one of {list(candidates)}")
+
+    def _read_rows(self, path: Path) -> list[dict]:
+        with path.open(newline="") as handle:
+            lines = [row for row in csv.reader(handle) if row]
+        has_header = lines and lines[0][0].strip() == "dataset"
+        header = [h.strip() for h in lines[0]] if has_header else ["dataset", "sub", "filename_o", "label"]
+        required = {"dataset", "sub", "filename_o", "label"}
+        if not required <= set(header):
+            raise DataError(f"{path}: header {header} lacks columns {sorted(required - set(header))}")
+        rows = []
+        for number, values in enumerate(lines[1:] if has_header else lines, start=2 if has_header else 1):
+            row = dict(zip(header, (v.strip() for v in values), strict=False))
+            rows.append({**row, "_line": number})
+        return rows
+
+    def load(self, *, check_files: bool = True) -> SampleTable:
+        list_path = self._list_path()
+        flow_root = self.root / self.flow_dir
+        if check_files and not flow_root.is_dir():
+            raise DataNotFoundError(f"MEGC2019 flow folder {flow_root} does not exist")
+        apex_root = self.root / self.apex_dir
+        samples = []
+        missing = []
+        for row in self._read_rows(list_path):
+            part, clip = row["dataset"].lower(), row["filename_o"]
+            where = f"{list_path.name} line {row['_line']} ({part} {row['sub']} {clip})"
+            if part not in PARTS:
+                raise DataError(f"{where}: unknown part {row['dataset']!r}; expected one of {PARTS}")
+            subject = _canonical_subject(part, row["sub"])
+            try:
+                label = int(row["label"])
+            except ValueError:
+                label = -1
+            if not 0 <= label < len(CLASSES):
+                raise DataError(
+                    f"{where}: unknown label {row['label']!r}; expected 0 (negative), 1 (positive) or 2 (surprise)"
+                )
+            flow_path = flow_root / f"{subject}_{clip} .png"
+            if check_files and not flow_path.is_file():
+                missing.append(f"{part}/{subject}/{clip} (expected {flow_path})")
+            image = row.get("imagename") or (
+                _smic_apex_image(subject, clip) if part == "smic" else f"{subject}_{clip}.jpg"
+            )
+            samples.append(
+                {
+                    "dataset": part,
+                    "subject": f"{part}/{subject}",
+                    "clip_id": make_clip_id(part, subject, clip),
+                    "clip": clip,
+                    "label": label,
+                    "emotion": CLASSES[label],
+                    "flow_path": str(flow_path),
+                    "apex_path": str(apex_root / image),
+                }
+            )
+        if missing:
+            shown = "; ".join(missing[:5]) + (f"; and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise DataNotFoundError(f"MEGC2019: {len(missing)} flow image(s) missing: {shown}")
+        table = build_table(self.name, CLASSES, samples)
+        self._check_counts(table)
+        return table
+
+    @staticmethod
+    def _check_counts(table: SampleTable) -> None:
+        frame = table.samples
+        for part, expected in OFFICIAL_COUNTS.items():
+            labels = frame.loc[frame["dataset"] == part, "label"]
+            found = tuple(int((labels == c).sum()) for c in range(len(CLASSES)))
+            if found != expected:
+                warnings.warn(
+                    f"MEGC2019 part {part}: class counts {found} differ from the official composite {expected}; "
+                    "results will not be comparable with published figures",
+                    stacklevel=3,
+                )

@@ -1,0 +1,1 @@
+"""Metrics on pooled predictions, the LOSO runner over folds and seeds, and reports."""

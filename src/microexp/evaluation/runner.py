@@ -1,0 +1,184 @@
+"""Leave-one-subject-out evaluation over folds x seeds, with pooled scoring.
+
+A task is one fold of one seed. Tasks are independent: each trains from scratch on its training
+rows, with a seed derived from (seed, fold name), so the results do not depend on the order or the
+process tasks run in.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from microexp.data.protocols import Fold, LeaveOneSubjectOut
+from microexp.data.schema import SampleTable
+from microexp.evaluation.metrics import score_by_part
+from microexp.models.registry import get_model_info
+from microexp.training.config import TrainConfig
+from microexp.training.engine import EpochCallback, train_model
+from microexp.training.inputs import load_inputs
+
+logger = logging.getLogger(__name__)
+
+FoldCallback = Callable[[int, int, str], None]  # (tasks done, tasks total, finished task's name)
+
+
+@dataclass(frozen=True)
+class Task:
+    model: str
+    seed: int
+    fold: Fold
+    config: TrainConfig
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}/seed{self.seed}/{self.fold.name}"
+
+
+def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallback | None = None) -> pd.DataFrame:
+    """Train on the fold's training rows, predict its test rows; one row of predictions per test clip."""
+    from microexp.training.seeding import fold_seed
+
+    samples = table.samples
+    y = table.labels
+    groups = samples["subject"].to_numpy()
+    trained = train_model(
+        task.model,
+        x[task.fold.train],
+        y[task.fold.train],
+        groups[task.fold.train],
+        num_classes=len(table.classes),
+        seed=fold_seed(task.seed, task.fold.name),
+        config=task.config,
+        model_options=task.model_options,
+        on_epoch=on_epoch,
+    )
+    proba = trained.predict_proba(x[task.fold.test])
+    test = samples.iloc[task.fold.test]
+    frame = pd.DataFrame(
+        {
+            "seed": task.seed,
+            "fold": task.fold.name,
+            "subject": test["subject"].to_numpy(),
+            "clip_id": test["clip_id"].to_numpy(),
+            "part": test["dataset"].to_numpy(),
+            "label": test["label"].to_numpy(),
+            "prediction": proba.argmax(axis=1),
+        }
+    )
+    for index, name in enumerate(table.classes):
+        frame[f"p_{name}"] = proba[:, index]
+    return frame
+
+
+_worker_state: dict[str, Any] = {}
+
+
+def _init_worker(table: SampleTable, x: np.ndarray) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one process per core beats intra-op threads for these small models
+    _worker_state["table"], _worker_state["x"] = table, x
+
+
+def _run_in_worker(task: Task) -> pd.DataFrame:
+    return run_task(task, _worker_state["table"], _worker_state["x"])
+
+
+def make_tasks(
+    table: SampleTable,
+    model: str,
+    seeds: Sequence[int],
+    config: TrainConfig,
+    model_options: Mapping[str, Any] | None = None,
+) -> list[Task]:
+    folds = list(LeaveOneSubjectOut().split(table))
+    return [Task(model, seed, fold, config, dict(model_options or {})) for seed in seeds for fold in folds]
+
+
+def run_loso(
+    table: SampleTable,
+    model: str,
+    *,
+    seeds: Sequence[int] = (0,),
+    config: TrainConfig | None = None,
+    model_options: Mapping[str, Any] | None = None,
+    workers: int = 1,
+    on_task_done: FoldCallback | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> pd.DataFrame:
+    """Predictions of every clip for every seed (one row per seed x clip), in table order."""
+    info = get_model_info(model)
+    config = config or TrainConfig.from_dict(dict(info.training))
+    x = load_inputs(table, info.input_spec)
+    tasks = make_tasks(table, model, seeds, config, model_options)
+    results: list[pd.DataFrame] = []
+    if workers <= 1:
+        for done, task in enumerate(tasks, start=1):
+            results.append(run_task(task, table, x, on_epoch))
+            if on_task_done:
+                on_task_done(done, len(tasks), task.name)
+    else:
+        context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(table, x)) as pool:
+            futures = {pool.submit(_run_in_worker, task): task for task in tasks}
+            for done, future in enumerate(as_completed(futures), start=1):
+                results.append(future.result())
+                if on_task_done:
+                    on_task_done(done, len(tasks), futures[future].name)
+    predictions = pd.concat(results, ignore_index=True)
+    order = {clip: i for i, clip in enumerate(table.samples["clip_id"])}
+    predictions["_row"] = predictions["clip_id"].map(order)
+    return predictions.sort_values(["seed", "_row"]).drop(columns="_row").reset_index(drop=True)
+
+
+def _mean_std(values: Sequence[float]) -> dict[str, float]:
+    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+
+
+def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall_seconds: float) -> dict:
+    """Scores per seed on pooled predictions, then mean ± std (sample std) over seeds."""
+    per_seed = {}
+    for seed, rows in predictions.groupby("seed"):
+        scores = score_by_part(rows["label"], rows["prediction"], rows["part"], len(table.classes))
+        per_seed[int(seed)] = {part: s.as_dict() for part, s in scores.items()}
+    seeds = sorted(per_seed)
+    parts = sorted({p for s in per_seed.values() for p in s} - {"all"})
+
+    def aggregate(part: str, metric: str) -> dict[str, float]:
+        return _mean_std([per_seed[s][part][metric] for s in seeds])
+
+    summary = {
+        "dataset": table.name,
+        "model": model,
+        "classes": list(table.classes),
+        "seeds": seeds,
+        "n_clips": len(table),
+        "n_folds": len(table.subjects),
+        "wall_seconds": round(wall_seconds, 2),
+        "uf1": aggregate("all", "uf1"),
+        "uar": aggregate("all", "uar"),
+        "accuracy": aggregate("all", "accuracy"),
+        "weighted_f1": aggregate("all", "weighted_f1"),
+        "parts": {p: {m: aggregate(p, m) for m in ("uf1", "uar", "accuracy")} for p in parts if len(parts) > 1},
+        "per_seed": per_seed,
+    }
+    return summary
+
+
+class Stopwatch:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start

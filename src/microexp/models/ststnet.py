@@ -1,0 +1,46 @@
+"""STSTNet: shallow triple-stream three-dimensional CNN (Liong et al., FG 2019).
+
+Three parallel 3x3 convolutions (3, 5 and 8 filters) over the (u, v, strain) flow image, each with
+ReLU, batch norm and 3x3/3 max pooling; the streams are concatenated, average-pooled and classified
+by one linear layer. Layer sizes follow the authors' released model for 28x28 input.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from microexp.models.registry import InputSpec, register_model
+
+
+class STSTNet(nn.Module):
+    def __init__(self, num_classes: int = 3, in_chans: int = 3, input_size: int = 28, dropout: float = 0.5) -> None:
+        super().__init__()
+
+        def stream(width: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(in_chans, width, kernel_size=3, padding=2),
+                nn.ReLU(inplace=True),
+                nn.BatchNorm2d(width),
+                nn.MaxPool2d(kernel_size=3, stride=3, padding=1),
+                nn.Dropout(dropout),
+            )
+
+        self.streams = nn.ModuleList([stream(3), stream(5), stream(8)])
+        self.pool = nn.AvgPool2d(kernel_size=2, stride=2)
+        pooled = ((input_size + 2 + 2) // 3) // 2  # conv pads by 2 each side, then /3 and /2
+        self.head = nn.Linear(16 * pooled * pooled, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = torch.cat([s(x) for s in self.streams], dim=1)
+        return self.head(torch.flatten(self.pool(features), 1))
+
+
+@register_model(
+    "ststnet",
+    input_spec=InputSpec("flow", channels=3, size=28),
+    training={"epochs": 200, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4},
+)
+def ststnet(*, num_classes: int, in_chans: int, dropout: float = 0.5) -> STSTNet:
+    """STSTNet (Liong et al. 2019): three shallow conv streams over u, v and optical strain."""
+    return STSTNet(num_classes=num_classes, in_chans=in_chans, dropout=dropout)

@@ -1,0 +1,1 @@
+"""The training engine: configuration, seeding, input loading and the fit/predict loop."""

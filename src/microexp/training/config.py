@@ -1,0 +1,65 @@
+"""Training configuration: a frozen dataclass; unknown keys raise with the list of valid ones."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from microexp.errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one fold is trained. The default schedule is a fixed number of epochs: the test fold never
+    chooses anything. ``early_stopping_patience`` switches to early stopping on a validation split
+    made of training subjects only (``val_fraction`` of them)."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    # Cosine decay of the learning rate to zero over the fixed schedule.
+    cosine_schedule: bool = False
+    # Weight the loss by inverse class frequency of the training fold (the composite is imbalanced).
+    class_weighting: bool = False
+    # Mirror flows left-right (u negated) with probability 0.5: faces are roughly symmetric.
+    augment_flip: bool = False
+    label_smoothing: float = 0.0
+    early_stopping_patience: int | None = None
+    val_fraction: float = 0.2
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer {self.optimizer!r} is unknown; expected one of {OPTIMIZERS}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ConfigError(f"epochs, batch_size and lr must be positive, got {self.epochs}, {self.batch_size}, {self.lr}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown training option(s) {unknown}; valid options: {valid}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return TrainConfig.from_dict({**dataclasses.asdict(self), **changes})
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Parse ``key=value`` strings (from the CLI) into typed values via YAML scalars."""
+    import yaml
+
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected key=value, got {pair!r}")
+        parsed[key.strip()] = yaml.safe_load(value)
+    return parsed
