@@ -80,7 +80,9 @@ def read_sheet(
 ) -> pd.DataFrame:
     """A sheet (xlsx, xls or csv) with stripped column names; a missing column is an error naming the file."""
     if not path.is_file():
-        raise DataNotFoundError(f"{title}: annotation sheet {path} does not exist; pass sheet=PATH to the adapter")
+        raise DataNotFoundError(
+            f"{title}: annotation sheet {path} does not exist; pass sheet=PATH to the adapter"
+        )
     try:
         if path.suffix.lower() == ".csv":
             frame = pd.read_csv(path, header=header)
@@ -125,7 +127,9 @@ class DatabaseAdapter:
     # Long recordings hold many clips in one folder: a clip's frames are those numbered onset..offset.
     frames_span_recording: ClassVar[bool] = False
 
-    def __init__(self, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None):
+    def __init__(
+        self, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
+    ):
         self.root = Path(root) if root is not None else None
         if sheet is None:
             self.sheets: tuple[Path, ...] | None = None
@@ -136,7 +140,7 @@ class DatabaseAdapter:
 
     # --- to implement per database -------------------------------------------------------------------
     def read_clips(self) -> list[dict]:
-        """Rows with subject, clip, emotion (lower case), onset, apex, offset, aus and ``sheet`` (file name)."""
+        """Rows: subject, clip, emotion (lower case), onset, apex, offset, aus, ``sheet`` (file name)."""
         raise NotImplementedError
 
     def clip_dir(self, row: dict) -> Path:
@@ -159,7 +163,9 @@ class DatabaseAdapter:
     def protocol(self, name: str | None) -> Protocol:
         name = name or self.default_protocol
         if name not in self.protocols:
-            raise ConfigError(f"{self.title}: unknown protocol {name!r}; expected one of {sorted(self.protocols)}")
+            raise ConfigError(
+                f"{self.title}: unknown protocol {name!r}; expected one of {sorted(self.protocols)}"
+            )
         return self.protocols[name]
 
     def annotated_rows(self, protocol: Protocol) -> list[dict]:
@@ -174,7 +180,8 @@ class DatabaseAdapter:
                 continue
             if row["emotion"] not in protocol.mapping:
                 raise DataError(
-                    f"{self.where(row)}: unknown emotion {row['emotion']!r}; protocol {protocol.name!r} knows "
+                    f"{self.where(row)}: unknown emotion {row['emotion']!r}; "
+                    f"protocol {protocol.name!r} knows "
                     f"{sorted(protocol.mapping)}. Correct the sheet or report the new word."
                 )
             label = protocol.label_of(row["emotion"])
@@ -197,7 +204,8 @@ class DatabaseAdapter:
         for fix in self.fixes.get((row["subject"], row["clip"]), ()):
             if row.get(fix.column) == fix.found:
                 warnings.warn(
-                    f"{self.where(row)}: {fix.column} {fix.found!r} -> {fix.value!r}: {fix.reason}", stacklevel=4
+                    f"{self.where(row)}: {fix.column} {fix.found!r} -> {fix.value!r}: {fix.reason}",
+                    stacklevel=4,
                 )
                 row = {**row, fix.column: fix.value}
         return row
@@ -218,13 +226,18 @@ class DatabaseAdapter:
         if same:
             # Legal but worth knowing: onset-to-apex optical flow of these clips is zero.
             shown = ", ".join(same[:5]) + (f" and {len(same) - 5} more" if len(same) > 5 else "")
-            warnings.warn(f"{self.title}: {len(same)} clip(s) have apex equal to onset: {shown}", stacklevel=4)
+            warnings.warn(
+                f"{self.title}: {len(same)} clip(s) have apex equal to onset: {shown}", stacklevel=4
+            )
 
     def _frames(self, row: dict) -> tuple[tuple[str, ...], str | None]:
         """The clip's frame paths in frame order, or a problem message."""
         folder = self.clip_dir(row)
         if not folder.is_dir():
-            return (), f"{self.where(row)}: frame folder {folder} does not exist; expected layout {self.layout}"
+            return (
+                (),
+                f"{self.where(row)}: frame folder {folder} does not exist; expected layout {self.layout}",
+            )
         numbered = []
         for path in folder.iterdir():
             number = frame_number(path)
@@ -232,10 +245,13 @@ class DatabaseAdapter:
                 numbered.append((number, path))
         if self.frames_span_recording:
             low, high = row.get("onset"), row.get("offset")
-            numbered = [(n, p) for n, p in numbered if (low is None or n >= low) and (high is None or n <= high)]
+            numbered = [
+                (n, p) for n, p in numbered if (low is None or n >= low) and (high is None or n <= high)
+            ]
         if not numbered:
             span = f" numbered {row.get('onset')}–{row.get('offset')}" if self.frames_span_recording else ""
-            return (), f"{self.where(row)}: frame folder {folder} holds no frame images{span} ({'/'.join(FRAME_SUFFIXES)})"
+            kinds = "/".join(FRAME_SUFFIXES)
+            return (), f"{self.where(row)}: frame folder {folder} holds no frame images{span} ({kinds})"
         return tuple(str(p) for _, p in sorted(numbered)), None
 
     def _table(self, protocol: Protocol, rows: list[dict]) -> SampleTable:
@@ -293,9 +309,14 @@ class DatabaseAdapter:
         for phase in ("onset", "apex", "offset"):
             number = row.get(phase)
             if number is not None and number not in by_number:
-                problems.append(f"{self.where(row)}: {phase} frame {number} is missing from {self.clip_dir(row)}")
-        to_open = frames if all_frames else [by_number[row[p]] for p in ("onset", "apex", "offset")
-                                            if row.get(p) in by_number]
+                problems.append(
+                    f"{self.where(row)}: {phase} frame {number} is missing from {self.clip_dir(row)}"
+                )
+        to_open = (
+            frames
+            if all_frames
+            else [by_number[row[p]] for p in ("onset", "apex", "offset") if row.get(p) in by_number]
+        )
         for path in to_open:
             try:
                 with Image.open(path) as image:

@@ -33,7 +33,9 @@ class CASME2(DatabaseAdapter):
     name = "casme2"
     title = "CASME II"
     description = "CASME II: 26 subjects, 255 clips, 200 fps; coding sheets 2014 and 2019"
-    layout = "CASME2_RAW_selected/sub01/EP02_01f/img46.jpg (raw) or Cropped/sub01/EP02_01f/reg_img46.jpg (cropped)"
+    layout = (
+        "CASME2_RAW_selected/sub01/EP02_01f/img46.jpg (raw) or Cropped/sub01/EP02_01f/reg_img46.jpg (cropped)"
+    )
     default_sheets = (SHEET_2014,)
     protocols = {
         "5class": Protocol(
@@ -41,6 +43,20 @@ class CASME2(DatabaseAdapter):
             ("happiness", "disgust", "repression", "surprise", "others"),
             {e: (None if e in ("fear", "sadness") else e) for e in EMOTIONS},
             "the usual 5 classes; fear (2) and sadness (7) are too rare and dropped",
+        ),
+        # CASME II's part of the MEGC2019 composite: the official list keeps only disgust and repression as
+        # negative here (fear and sadness are not in it, unlike SAMM's).
+        "megc2019": Protocol(
+            "megc2019",
+            ("negative", "positive", "surprise"),
+            {
+                "disgust": "negative",
+                "repression": "negative",
+                "happiness": "positive",
+                "surprise": "surprise",
+                **dict.fromkeys(("others", "fear", "sadness")),
+            },
+            "CASME II part of the MEGC2019 composite (before the official list's two exclusions)",
         ),
     }
     default_protocol = "5class"
@@ -62,8 +78,15 @@ class CASME2(DatabaseAdapter):
             frame = read_sheet(
                 path,
                 title=self.title,
-                required=("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
-                          "Estimated Emotion"),
+                required=(
+                    "Subject",
+                    "Filename",
+                    "OnsetFrame",
+                    "ApexFrame",
+                    "OffsetFrame",
+                    "Action Units",
+                    "Estimated Emotion",
+                ),
             )
             for record in frame.to_dict("records"):
                 rows.append(

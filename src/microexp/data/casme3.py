@@ -26,13 +26,17 @@ FULL_SHEET_A = "CAS(ME)3_part_A_v2.xls"  # the owners' full sheet (macro + micro
 
 
 def _fix_from_full_sheet(column: str, found: int, value: int) -> Fix:
-    return Fix(column, found, value, f"{column} {found} breaks onset<=apex<=offset; {FULL_SHEET_A} gives {value}")
+    return Fix(
+        column, found, value, f"{column} {found} breaks onset<=apex<=offset; {FULL_SHEET_A} gives {value}"
+    )
 
 
 class CASME3PartA(DatabaseAdapter):
     name = "casme3a"
     title = "CAS(ME)^3 Part A"
-    description = "CAS(ME)^3 Part A: 860 micro-expressions, 94 subjects, 30 fps long recordings; 3/4/7 classes"
+    description = (
+        "CAS(ME)^3 Part A: 860 micro-expressions, 94 subjects, 30 fps long recordings; 3/4/7 classes"
+    )
     layout = "spNO.1/a/color/355.jpg"
     default_sheets = (SHEET_A,)
     frames_span_recording = True
@@ -46,13 +50,23 @@ class CASME3PartA(DatabaseAdapter):
         "4class": Protocol(
             "4class",
             ("negative", "positive", "surprise", "others"),
-            {**dict.fromkeys(NEGATIVE_A, "negative"), "happy": "positive", "surprise": "surprise", "others": "others"},
+            {
+                **dict.fromkeys(NEGATIVE_A, "negative"),
+                "happy": "positive",
+                "surprise": "surprise",
+                "others": "others",
+            },
             "negative = anger, disgust, fear, sad; positive = happy; surprise; others",
         ),
         "3class": Protocol(
             "3class",
             ("negative", "positive", "surprise"),
-            {**dict.fromkeys(NEGATIVE_A, "negative"), "happy": "positive", "surprise": "surprise", "others": None},
+            {
+                **dict.fromkeys(NEGATIVE_A, "negative"),
+                "happy": "positive",
+                "surprise": "surprise",
+                "others": None,
+            },
             "negative = anger, disgust, fear, sad; positive = happy; surprise; others dropped",
         ),
     }
@@ -68,7 +82,9 @@ class CASME3PartA(DatabaseAdapter):
         rows = []
         for path in self.sheet_paths():
             frame = read_sheet(
-                path, title=self.title, required=("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "emotion")
+                path,
+                title=self.title,
+                required=("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "emotion"),
             )
             for record in frame.to_dict("records"):
                 recording = str(record["Filename"]).strip()
@@ -118,7 +134,9 @@ class CASME3PartC(DatabaseAdapter):
     def read_clips(self) -> list[dict]:
         rows = []
         for path in self.sheet_paths():
-            frame = read_sheet(path, title=self.title, required=("sub", "count", "onset", "offset", "au", "emotion"))
+            frame = read_sheet(
+                path, title=self.title, required=("sub", "count", "onset", "offset", "au", "emotion")
+            )
             for record in frame.to_dict("records"):
                 rows.append(
                     {

@@ -41,7 +41,16 @@ class DFME(DatabaseAdapter):
             frame = read_sheet(
                 path,
                 title=self.title,
-                required=("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Emotion", "Fps", "AU"),
+                required=(
+                    "Subject",
+                    "Filename",
+                    "OnsetFrame",
+                    "ApexFrame",
+                    "OffsetFrame",
+                    "Emotion",
+                    "Fps",
+                    "AU",
+                ),
             )
             for record in frame.to_dict("records"):
                 rows.append(

@@ -27,7 +27,9 @@ class MMEW(DatabaseAdapter):
     layout = "Micro_Expression/happiness/S01-01-001/15.jpg"
     default_sheets = (SHEET,)
     protocols = {
-        "6class": Protocol("6class", SIX, {**{e: e for e in SIX}, "others": None}, "six emotions; others dropped"),
+        "6class": Protocol(
+            "6class", SIX, {**{e: e for e in SIX}, "others": None}, "six emotions; others dropped"
+        ),
         "3class": Protocol(
             "3class",
             ("negative", "positive", "surprise"),
@@ -48,8 +50,15 @@ class MMEW(DatabaseAdapter):
             frame = read_sheet(
                 path,
                 title=self.title,
-                required=("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Action Units",
-                          "Estimated Emotion"),
+                required=(
+                    "Subject",
+                    "Filename",
+                    "OnsetFrame",
+                    "ApexFrame",
+                    "OffsetFrame",
+                    "Action Units",
+                    "Estimated Emotion",
+                ),
             )
             for record in frame.to_dict("records"):
                 rows.append(

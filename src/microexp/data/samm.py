@@ -30,15 +30,36 @@ class SAMM(DatabaseAdapter):
             {e: (None if e in ("disgust", "fear", "sadness") else e) for e in EMOTIONS},
             "the usual 5 classes; disgust (9), fear (8) and sadness (6) are too rare and dropped",
         ),
+        "megc2019": Protocol(
+            "megc2019",
+            ("negative", "positive", "surprise"),
+            {
+                **dict.fromkeys(("anger", "contempt", "disgust", "fear", "sadness"), "negative"),
+                "happiness": "positive",
+                "surprise": "surprise",
+                "other": None,
+            },
+            "SAMM part of the MEGC2019 composite",
+        ),
     }
     default_protocol = "5class"
     fixes = {
         ("032", "032_3_1"): (
-            Fix("apex", 1930, 4930, "apex 1930 is outside onset–offset 4896–4970; a dropped leading 4 (4930 fits)"),
+            Fix(
+                "apex",
+                1930,
+                4930,
+                "apex 1930 is outside onset–offset 4896–4970; a dropped leading 4 (4930 fits)",
+            ),
         ),
         ("028", "028_4_1"): (
-            Fix("apex", 1143, 1134, "apex 1143 is after the offset 1134, which the Duration column (64) confirms; "
-                "apex clamped to the offset"),
+            Fix(
+                "apex",
+                1143,
+                1134,
+                "apex 1143 is after the offset 1134, which the Duration column (64) confirms; "
+                "apex clamped to the offset",
+            ),
         ),
     }
 
@@ -49,8 +70,15 @@ class SAMM(DatabaseAdapter):
                 path,
                 title=self.title,
                 header=HEADER_ROW,
-                required=("Subject", "Filename", "Onset Frame", "Apex Frame", "Offset Frame", "Action Units",
-                          "Estimated Emotion"),
+                required=(
+                    "Subject",
+                    "Filename",
+                    "Onset Frame",
+                    "Apex Frame",
+                    "Offset Frame",
+                    "Action Units",
+                    "Estimated Emotion",
+                ),
             )
             for record in frame.to_dict("records"):
                 rows.append(
