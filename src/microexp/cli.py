@@ -87,7 +87,7 @@ def check_command(
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Your copy, in the vendor's layout.")],
     protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
     sheet: Annotated[Path | None, typer.Option("--sheet", help="Sheet, if not in --data-dir.")] = None,
-    all_frames: Annotated[bool, typer.Option("--all-frames", help="Open every frame, not only key ones.")] = False,
+    all_frames: Annotated[bool, typer.Option("--all-frames", help="Open every frame.")] = False,
 ) -> None:
     """Validate a copy: missing clips and frames, damaged images, annotation defects; counts per class and
     subject. Exits 1 when problems were found."""
