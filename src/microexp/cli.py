@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from microexp.errors import DataNotFoundError, MicroexpError
+from microexp.errors import ConfigError, DataNotFoundError, MicroexpError
 
 app = typer.Typer(
     name="microexp",
@@ -84,20 +84,22 @@ def datasets_command() -> None:
 @app.command("check")
 def check_command(
     dataset: Annotated[str, typer.Option("--dataset", help="Database name (see `microexp datasets`).")],
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Your copy, in the vendor's layout.")],
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy (vendor layout).")] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
-    sheet: Annotated[Path | None, typer.Option("--sheet", help="Sheet, if not in --data-dir.")] = None,
+    sheet: Annotated[list[Path] | None, typer.Option("--sheet", help="Sheet(s), if not in --data-dir.")] = None,
     all_frames: Annotated[bool, typer.Option("--all-frames", help="Open every frame.")] = False,
 ) -> None:
     """Validate a copy: missing clips and frames, damaged images, annotation defects; counts per class and
-    subject. Exits 1 when problems were found."""
+    subject. Exits 1 when problems were found. With --sheet and no --data-dir, checks the annotations only."""
     from rich.table import Table
 
     from microexp.data.registry import open_dataset
 
-    if not data_dir.is_dir():
+    if data_dir is None and not sheet:
+        raise ConfigError("give --data-dir (your copy) or --sheet (annotations only)")
+    if data_dir is not None and not data_dir.is_dir():
         raise DataNotFoundError(f"--data-dir {data_dir} does not exist")
-    report = open_dataset(dataset, data_dir, sheet=sheet).check(protocol, all_frames=all_frames)
+    report = open_dataset(dataset, data_dir, sheet=sheet or None).check(protocol, all_frames=all_frames)
     samples, classes = report.table.samples, report.table.classes
     n_subjects = samples["subject"].nunique()
     counts = Table(title=f"{report.table.name}: {len(samples)} clips, {n_subjects} subjects")

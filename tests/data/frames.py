@@ -17,7 +17,7 @@ def tiny_image(suffix: str) -> bytes:
 
 
 def write_key_frames(adapter, name: Callable[[dict, int], str], protocol: str | None = None) -> int:
-    """Onset, apex and offset frames of every clip of ``protocol`` under ``adapter.root``; returns the count."""
+    """Onset, apex and offset frames of every clip of ``protocol`` under ``adapter.root``; the count."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         rows = adapter.annotated_rows(adapter.protocol(protocol))

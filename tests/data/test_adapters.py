@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import shared_path
 from frames import write_key_frames
 
+from conftest import shared_path
 from microexp.data.base import frame_number
 from microexp.data.casme2 import CASME2
 from microexp.data.casme3 import CASME3PartA, CASME3PartC
@@ -32,7 +32,7 @@ def quiet_load(adapter, protocol=None, **kwargs):
 def assert_frames_match(table) -> None:
     """Every clip has frames, in order, starting at its onset (the generator wrote onset, apex, offset)."""
     for onset, offset, frames in zip(
-        table.samples["onset"], table.samples["offset"], table.samples["frames"]
+        table.samples["onset"], table.samples["offset"], table.samples["frames"], strict=True
     ):
         numbers = [frame_number(f) for f in frames]
         assert numbers == sorted(numbers) and numbers[0] == onset

@@ -6,8 +6,8 @@ import csv
 import warnings
 
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from microexp.data.casme2 import CASME2
 from microexp.data.composite import MEGC2019Composite
 from microexp.data.samm import SAMM
@@ -39,7 +39,9 @@ def test_composite_reproduces_the_official_list_exactly(composite):
         table = composite.load()
     official = official_list()
     assert len(official) == 442 and len(table) == 442
-    assert sorted(zip(table.samples["clip_id"], table.samples["label"].tolist())) == sorted(official)
+    assert sorted(zip(table.samples["clip_id"], table.samples["label"].tolist(), strict=True)) == sorted(
+        official
+    )
     assert table.class_counts() == {"negative": 250, "positive": 109, "surprise": 83}
     per_part = table.samples.groupby("dataset")["label"].value_counts().unstack().loc[:, [0, 1, 2]]
     assert per_part.loc["smic"].tolist() == [70, 51, 43]

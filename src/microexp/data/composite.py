@@ -111,7 +111,7 @@ class MEGC2019Composite:
                 warnings.warn(f"{self.title}: {part} clip {subject}/{clip} left out: {reason}", stacklevel=3)
             samples = samples[~excluded]
             samples["clip_id"] = [
-                make_clip_id(part, s, c) for s, c in zip(samples["subject"], samples["clip"])
+                make_clip_id(part, s, c) for s, c in zip(samples["subject"], samples["clip"], strict=True)
             ]
             samples["subject"] = part + "/" + samples["subject"]
             frames.append(samples)

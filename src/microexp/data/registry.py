@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from microexp.data.casme2 import CASME2
@@ -31,7 +32,9 @@ def get_dataset(name: str) -> type:
     return DATASETS[name]
 
 
-def open_dataset(name: str, root: str | Path | None = None, *, sheet: str | Path | None = None):
+def open_dataset(
+    name: str, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
+):
     """An adapter for a copy at ``root``; ``sheet`` overrides where its annotation sheet is read from."""
     adapter = get_dataset(name)
     if adapter is MEGC2019Composite:
