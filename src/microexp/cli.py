@@ -86,7 +86,7 @@ def check_command(
     dataset: Annotated[str, typer.Option("--dataset", help="Database name (see `microexp datasets`).")],
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy (vendor layout).")] = None,
     protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
-    sheet: Annotated[list[Path] | None, typer.Option("--sheet", help="Sheet(s), if not in --data-dir.")] = None,
+    sheet: Annotated[list[Path] | None, typer.Option("--sheet", help="Sheet(s) if not in data dir.")] = None,
     all_frames: Annotated[bool, typer.Option("--all-frames", help="Open every frame.")] = False,
 ) -> None:
     """Validate a copy: missing clips and frames, damaged images, annotation defects; counts per class and
