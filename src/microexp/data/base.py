@@ -1,0 +1,326 @@
+"""What every database adapter shares: reading the owner's sheet, keyed annotation fixes, protocol label
+mapping, and finding frame files in the vendor's layout.
+
+An adapter subclasses :class:`DatabaseAdapter`, says how to read its sheet into plain clip rows
+(``read_clips``) and where a clip's frames live (``clip_dir``). ``load`` then applies the fixes, validates
+onset/apex/offset, maps emotions to the protocol's classes and, when a frames root was given, attaches the
+frame paths. ``check`` does the same without stopping at the first problem, for ``microexp check``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from microexp.data.schema import SampleTable, build_table, make_clip_id
+from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
+
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+_TRAILING_NUMBER = re.compile(r"(\d+)$")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Which clips a protocol keeps and the class each emotion maps to (``None``: dropped).
+
+    Every emotion the sheet may contain must be a key, so a word the protocol has never seen is an error
+    rather than a silently dropped clip.
+    """
+
+    name: str
+    classes: tuple[str, ...]
+    mapping: dict[str, str | None]
+    description: str
+    keep: Callable[[dict], bool] | None = None  # extra row filter, e.g. micro-expressions only
+
+    def label_of(self, emotion: str) -> int | None:
+        target = self.mapping[emotion]
+        return None if target is None else self.classes.index(target)
+
+    def counts_note(self) -> str:
+        dropped = sorted(e for e, c in self.mapping.items() if c is None)
+        return f"{', '.join(self.classes)}" + (f" (dropped: {', '.join(dropped)})" if dropped else "")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A correction of one sheet value of one clip. Applied only when the sheet holds ``found``, so a
+    corrected or different release of the sheet is left alone."""
+
+    column: str
+    found: object
+    value: object
+    reason: str
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found: the annotation table (frames attached where found) and every problem."""
+
+    table: SampleTable
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def frame_number(path: str | Path) -> int | None:
+    """The frame number a vendor file name ends with: img46.jpg, reg_img46.jpg, 006_05562.jpg, 15.jpg."""
+    match = _TRAILING_NUMBER.search(Path(path).stem)
+    return int(match.group(1)) if match else None
+
+
+def read_sheet(
+    path: Path, *, title: str, required: Sequence[str], header: int = 0, sheet_name: str | int = 0
+) -> pd.DataFrame:
+    """A sheet (xlsx, xls or csv) with stripped column names; a missing column is an error naming the file."""
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"{title}: annotation sheet {path} does not exist; pass sheet=PATH to the adapter"
+        )
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, header=header)
+        else:
+            frame = pd.read_excel(path, sheet_name=sheet_name, header=header)
+    except (ValueError, OSError, KeyError) as error:
+        raise UnreadableFileError(f"{title}: annotation sheet {path} cannot be read ({error})") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        found = [c for c in frame.columns if not c.startswith("Unnamed")]
+        raise DataError(
+            f"{title}: annotation sheet {path.name} lacks column(s) {missing}; found {found}. "
+            f"Is this the owner's sheet, unedited?"
+        )
+    return frame.dropna(how="all")
+
+
+def frame_int(value: object) -> int | None:
+    """A frame number cell as int; blank is ``None``; anything else (such as "/") stays as written so the
+    fix table can match it and validation can report it."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return value  # type: ignore[return-value]
+
+
+class DatabaseAdapter:
+    """Base of the per-database adapters. ``root`` is the frames root in the vendor's layout (``None``:
+    annotations only, ``frames=()``); ``sheet`` overrides where the annotation sheet is looked for."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    layout: ClassVar[str]  # the expected layout, shown in messages and docs
+    default_sheets: ClassVar[tuple[str, ...]]  # sheet file names looked for in ``root``
+    protocols: ClassVar[dict[str, Protocol]]
+    default_protocol: ClassVar[str]
+    fixes: ClassVar[dict[tuple[str, str], tuple[Fix, ...]]] = {}
+    # Long recordings hold many clips in one folder: a clip's frames are those numbered onset..offset.
+    frames_span_recording: ClassVar[bool] = False
+
+    def __init__(
+        self, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
+    ):
+        self.root = Path(root) if root is not None else None
+        if sheet is None:
+            self.sheets: tuple[Path, ...] | None = None
+        elif isinstance(sheet, str | Path):
+            self.sheets = (Path(sheet),)
+        else:
+            self.sheets = tuple(Path(s) for s in sheet)
+
+    # --- to implement per database -------------------------------------------------------------------
+    def read_clips(self) -> list[dict]:
+        """Rows: subject, clip, emotion (lower case), onset, apex, offset, aus, ``sheet`` (file name)."""
+        raise NotImplementedError
+
+    def clip_dir(self, row: dict) -> Path:
+        raise NotImplementedError
+
+    # --- shared ------------------------------------------------------------------------------------------
+    def sheet_paths(self) -> tuple[Path, ...]:
+        if self.sheets is not None:
+            return self.sheets
+        if self.root is None:
+            raise ConfigError(
+                f"{self.title}: give the database folder (root) or the annotation sheet (sheet=...); "
+                f"expected sheet name(s): {', '.join(self.default_sheets)}"
+            )
+        return tuple(self.root / name for name in self.default_sheets)
+
+    def where(self, row: dict) -> str:
+        return f"{self.title} clip {row['subject']}/{row['clip']} ({row['sheet']})"
+
+    def protocol(self, name: str | None) -> Protocol:
+        name = name or self.default_protocol
+        if name not in self.protocols:
+            raise ConfigError(
+                f"{self.title}: unknown protocol {name!r}; expected one of {sorted(self.protocols)}"
+            )
+        return self.protocols[name]
+
+    def annotated_rows(self, protocol: Protocol) -> list[dict]:
+        """Sheet rows after fixes and validation, with the protocol's labels; dropped clips removed."""
+        rows = self.read_clips()
+        self._reject_duplicates(rows)
+        rows = [self._apply_fixes(row) for row in rows]
+        self._validate_phases(rows)
+        kept = []
+        for row in rows:
+            if protocol.keep is not None and not protocol.keep(row):
+                continue
+            if row["emotion"] not in protocol.mapping:
+                raise DataError(
+                    f"{self.where(row)}: unknown emotion {row['emotion']!r}; "
+                    f"protocol {protocol.name!r} knows "
+                    f"{sorted(protocol.mapping)}. Correct the sheet or report the new word."
+                )
+            label = protocol.label_of(row["emotion"])
+            if label is not None:
+                kept.append({**row, "label": label})
+        return kept
+
+    def _reject_duplicates(self, rows: list[dict]) -> None:
+        seen: dict[tuple[str, str], dict] = {}
+        for row in rows:
+            key = (row["subject"], row["clip"])
+            if key in seen:
+                raise DataError(
+                    f"{self.where(row)}: clip name appears twice (also in {seen[key]['sheet']}); "
+                    "add a keyed fix that renames or drops one of them"
+                )
+            seen[key] = row
+
+    def _apply_fixes(self, row: dict) -> dict:
+        for fix in self.fixes.get((row["subject"], row["clip"]), ()):
+            if row.get(fix.column) == fix.found:
+                warnings.warn(
+                    f"{self.where(row)}: {fix.column} {fix.found!r} -> {fix.value!r}: {fix.reason}",
+                    stacklevel=4,
+                )
+                row = {**row, fix.column: fix.value}
+        return row
+
+    def _validate_phases(self, rows: list[dict]) -> None:
+        same = []
+        for row in rows:
+            onset, apex, offset = row.get("onset"), row.get("apex"), row.get("offset")
+            for column, value in (("onset", onset), ("apex", apex), ("offset", offset)):
+                if value is not None and not isinstance(value, int):
+                    raise DataError(f"{self.where(row)}: {column} {value!r} is not a frame number")
+            if onset is not None and offset is not None and offset < onset:
+                raise DataError(f"{self.where(row)}: offset {offset} is before onset {onset}")
+            if apex is not None and onset is not None and offset is not None and not onset <= apex <= offset:
+                raise DataError(f"{self.where(row)}: apex {apex} is outside onset–offset {onset}–{offset}")
+            if apex is not None and apex == onset:
+                same.append(f"{row['subject']}/{row['clip']}")
+        if same:
+            # Legal but worth knowing: onset-to-apex optical flow of these clips is zero.
+            shown = ", ".join(same[:5]) + (f" and {len(same) - 5} more" if len(same) > 5 else "")
+            warnings.warn(
+                f"{self.title}: {len(same)} clip(s) have apex equal to onset: {shown}", stacklevel=4
+            )
+
+    def _frames(self, row: dict) -> tuple[tuple[str, ...], str | None]:
+        """The clip's frame paths in frame order, or a problem message."""
+        folder = self.clip_dir(row)
+        if not folder.is_dir():
+            return (
+                (),
+                f"{self.where(row)}: frame folder {folder} does not exist; expected layout {self.layout}",
+            )
+        numbered = []
+        for path in folder.iterdir():
+            number = frame_number(path)
+            if path.suffix.lower() in FRAME_SUFFIXES and number is not None:
+                numbered.append((number, path))
+        if self.frames_span_recording:
+            low, high = row.get("onset"), row.get("offset")
+            numbered = [
+                (n, p) for n, p in numbered if (low is None or n >= low) and (high is None or n <= high)
+            ]
+        if not numbered:
+            span = f" numbered {row.get('onset')}–{row.get('offset')}" if self.frames_span_recording else ""
+            kinds = "/".join(FRAME_SUFFIXES)
+            return (), f"{self.where(row)}: frame folder {folder} holds no frame images{span} ({kinds})"
+        return tuple(str(p) for _, p in sorted(numbered)), None
+
+    def _table(self, protocol: Protocol, rows: list[dict]) -> SampleTable:
+        samples = []
+        for row in rows:
+            extra = {k: v for k, v in row.items() if k not in ("subject", "clip", "sheet")}
+            samples.append(
+                {
+                    **extra,
+                    "dataset": self.name,
+                    "subject": row["subject"],
+                    "clip_id": make_clip_id(self.name, row["subject"], row["clip"]),
+                    "clip": row["clip"],
+                }
+            )
+        return build_table(f"{self.name}:{protocol.name}", protocol.classes, samples)
+
+    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
+        """The protocol's clips as a validated table. With a root and ``frames``, every clip must have its
+        frames; ``frames=False`` reads the annotations only (``frames=()``), e.g. from a sheets-only copy."""
+        chosen = self.protocol(protocol)
+        rows = self.annotated_rows(chosen)
+        if self.root is not None and frames:
+            for row in rows:
+                frames, problem = self._frames(row)
+                if problem:
+                    raise DataNotFoundError(problem)
+                row["frames"] = frames
+        return self._table(chosen, rows)
+
+    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
+        """Validate a copy without stopping at the first problem: missing folders and frames (onset, apex,
+        offset), damaged images (the key frames, or every frame with ``all_frames``), annotation defects."""
+        chosen = self.protocol(protocol)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows = self.annotated_rows(chosen)
+        notes = [str(w.message) for w in caught]
+        problems = []
+        if self.root is None:
+            notes.append(f"{self.title}: no data folder given, frames not checked")
+        else:
+            for row in rows:
+                frames, problem = self._frames(row)
+                row["frames"] = frames
+                if problem:
+                    problems.append(problem)
+                    continue
+                problems.extend(self._check_frames(row, frames, all_frames))
+        return CheckReport(self._table(chosen, rows), problems, notes)
+
+    def _check_frames(self, row: dict, frames: tuple[str, ...], all_frames: bool) -> list[str]:
+        by_number = {frame_number(p): p for p in frames}
+        problems = []
+        for phase in ("onset", "apex", "offset"):
+            number = row.get(phase)
+            if number is not None and number not in by_number:
+                problems.append(
+                    f"{self.where(row)}: {phase} frame {number} is missing from {self.clip_dir(row)}"
+                )
+        to_open = (
+            frames
+            if all_frames
+            else [by_number[row[p]] for p in ("onset", "apex", "offset") if row.get(p) in by_number]
+        )
+        for path in to_open:
+            try:
+                with Image.open(path) as image:
+                    image.verify()
+            except (UnidentifiedImageError, OSError, SyntaxError) as error:
+                problems.append(f"{self.where(row)}: image {path} is damaged ({error}); replace the file")
+        return problems

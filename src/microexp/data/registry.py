@@ -1,0 +1,44 @@
+"""The databases microexp can read: name -> adapter class, for the CLI and for code that takes a name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from microexp.data.casme2 import CASME2
+from microexp.data.casme2_long import CASME2Long
+from microexp.data.casme3 import CASME3PartA, CASME3PartC
+from microexp.data.composite import MEGC2019Composite
+from microexp.data.dfme import DFME
+from microexp.data.mmew import MMEW
+from microexp.data.samm import SAMM
+from microexp.data.smic import SMIC
+from microexp.errors import ConfigError
+
+DATASETS = {
+    adapter.name: adapter
+    for adapter in (CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite)
+}
+
+
+def dataset_names() -> list[str]:
+    return list(DATASETS)
+
+
+def get_dataset(name: str) -> type:
+    """The adapter class registered as ``name``."""
+    if name not in DATASETS:
+        raise ConfigError(f"unknown dataset {name!r}; expected one of {dataset_names()}")
+    return DATASETS[name]
+
+
+def open_dataset(
+    name: str, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
+):
+    """An adapter for a copy at ``root``; ``sheet`` overrides where its annotation sheet is read from."""
+    adapter = get_dataset(name)
+    if adapter is MEGC2019Composite:
+        if sheet is not None:
+            raise ConfigError("megc2019-composite reads the sheets of its three parts; sheet= does not apply")
+        return adapter(root)
+    return adapter(root, sheet=sheet)

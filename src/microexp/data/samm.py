@@ -1,0 +1,100 @@
+"""SAMM (Davison et al. 2018): 29 subjects, 159 micro-expressions at 200 fps.
+
+Layout (``root``)::
+
+    SAMM_Micro_FACS_Codes_v2.xlsx       13 lines of notes, the header on row 14
+    006/006_1_2/006_05562.jpg           <subject>/<clip>/<subject>_<frame, 5 digits>.jpg
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from microexp.data.base import DatabaseAdapter, Fix, Protocol, frame_int, read_sheet
+
+SHEET = "SAMM_Micro_FACS_Codes_v2.xlsx"
+HEADER_ROW = 13  # zero-based: the v2 sheet opens with 13 lines of notes
+EMOTIONS = ("anger", "contempt", "happiness", "surprise", "other", "disgust", "fear", "sadness")
+
+
+class SAMM(DatabaseAdapter):
+    name = "samm"
+    title = "SAMM"
+    description = "SAMM: 29 subjects, 159 micro-expressions, 200 fps; FACS codes sheet v2"
+    layout = "006/006_1_2/006_05562.jpg"
+    default_sheets = (SHEET,)
+    protocols = {
+        "5class": Protocol(
+            "5class",
+            ("anger", "contempt", "happiness", "surprise", "other"),
+            {e: (None if e in ("disgust", "fear", "sadness") else e) for e in EMOTIONS},
+            "the usual 5 classes; disgust (9), fear (8) and sadness (6) are too rare and dropped",
+        ),
+        "megc2019": Protocol(
+            "megc2019",
+            ("negative", "positive", "surprise"),
+            {
+                **dict.fromkeys(("anger", "contempt", "disgust", "fear", "sadness"), "negative"),
+                "happiness": "positive",
+                "surprise": "surprise",
+                "other": None,
+            },
+            "SAMM part of the MEGC2019 composite",
+        ),
+    }
+    default_protocol = "5class"
+    fixes = {
+        ("032", "032_3_1"): (
+            Fix(
+                "apex",
+                1930,
+                4930,
+                "apex 1930 is outside onset–offset 4896–4970; a dropped leading 4 (4930 fits)",
+            ),
+        ),
+        ("028", "028_4_1"): (
+            Fix(
+                "apex",
+                1143,
+                1134,
+                "apex 1143 is after the offset 1134, which the Duration column (64) confirms; "
+                "apex clamped to the offset",
+            ),
+        ),
+    }
+
+    def read_clips(self) -> list[dict]:
+        rows = []
+        for path in self.sheet_paths():
+            frame = read_sheet(
+                path,
+                title=self.title,
+                header=HEADER_ROW,
+                required=(
+                    "Subject",
+                    "Filename",
+                    "Onset Frame",
+                    "Apex Frame",
+                    "Offset Frame",
+                    "Action Units",
+                    "Estimated Emotion",
+                ),
+            )
+            for record in frame.to_dict("records"):
+                rows.append(
+                    {
+                        # SAMM folders are zero-padded (006); the sheet writes the subject as a number.
+                        "subject": f"{int(record['Subject']):03d}",
+                        "clip": str(record["Filename"]).strip(),
+                        "emotion": str(record["Estimated Emotion"]).strip().lower(),
+                        "onset": frame_int(record["Onset Frame"]),
+                        "apex": frame_int(record["Apex Frame"]),
+                        "offset": frame_int(record["Offset Frame"]),
+                        "aus": str(record["Action Units"]).strip(),
+                        "sheet": path.name,
+                    }
+                )
+        return rows
+
+    def clip_dir(self, row: dict) -> Path:
+        return self.root / row["subject"] / row["clip"]
