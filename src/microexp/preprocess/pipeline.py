@@ -1,0 +1,197 @@
+"""The onset→apex path end to end, for one clip or many (cached, in worker processes).
+
+frames → face + landmarks on the onset frame → one similarity transform → aligned crops →
+flow (onset→apex) → (u, v, strain) at ``size`` pixels.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from microexp.errors import ConfigError
+from microexp.preprocess.align import align_frames, alignment_matrix
+from microexp.preprocess.cache import ArrayCache, cache_key
+from microexp.preprocess.faces import BACKENDS, FALLBACKS, Face, best_face, get_detector
+from microexp.preprocess.flow import (
+    PARAMS,
+    DISParams,
+    FarnebackParams,
+    TVL1Params,
+    compute_flow,
+    flow_features,
+)
+from microexp.preprocess.spotting import ApexSpot, spot_apex
+from microexp.preprocess.video import clip_range, find_frame, frame_number, read_frames
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """Every choice that changes the output; the cache key is made from all of them."""
+
+    backend: str = "dlib"  # face backend: "dlib" (68 points) or "mtcnn" (5 points)
+    no_face: str = "raise"  # or "frame": treat a face-less onset frame as a face crop already
+    crop_size: int = 128  # aligned crop side in pixels; flow is computed at this resolution
+    margin: float = 0.05  # border around the face square, as a fraction of it
+    method: str = "tvl1"
+    flow_params: TVL1Params | FarnebackParams | DISParams | None = None  # None: the method's defaults
+    size: int = 28  # side of the (u, v, strain) output
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"face backend {self.backend!r} is unknown; choose one of {BACKENDS}")
+        if self.no_face not in FALLBACKS:
+            raise ConfigError(f"no-face fallback {self.no_face!r} is unknown; choose one of {FALLBACKS}")
+        if self.method not in PARAMS:
+            raise ConfigError(f"flow method {self.method!r} is unknown; choose one of {tuple(PARAMS)}")
+        if self.flow_params is None:
+            object.__setattr__(self, "flow_params", PARAMS[self.method]())
+        if not isinstance(self.flow_params, PARAMS[self.method]):
+            raise ConfigError(
+                f"flow method {self.method!r} takes {PARAMS[self.method].__name__}, "
+                f"got {type(self.flow_params).__name__}"
+            )
+
+    def key_params(self) -> dict:
+        return {**asdict(self), "flow_params_type": type(self.flow_params).__name__}
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One clip to preprocess: its frames in order and the annotated onset and apex *frame numbers*
+    (as the database numbers them: CASME II onset 46 is ``img46.jpg``)."""
+
+    frames: tuple[Path, ...]
+    onset: int
+    apex: int
+    clip_id: str = ""
+
+    def onset_apex_paths(self) -> tuple[Path, Path]:
+        selected = clip_range(self.frames, self.onset, self.apex)
+        return selected[0], selected[-1]
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """Everything ``preprocess_clip`` made for one clip."""
+
+    frames: tuple[Path, ...]  # onset .. last frame processed
+    aligned: np.ndarray = field(repr=False)  # (T, crop, crop) uint8
+    face: Face
+    matrix: np.ndarray = field(repr=False)  # 2×3, image pixels → crop pixels
+    apex: ApexSpot
+    flow: np.ndarray = field(repr=False)  # (crop, crop, 2) onset → apex, crop pixels
+    features: np.ndarray = field(repr=False)  # (size, size, 3) u, v, strain
+
+
+def align_clip(paths: Sequence[Path], settings: FlowSettings) -> tuple[np.ndarray, Face, np.ndarray]:
+    """Read frames, find the face on the first (onset) frame, crop every frame with that one transform."""
+    frames = read_frames(paths)
+    face = best_face(frames[0], get_detector(settings.backend), paths[0], settings.no_face)
+    matrix = alignment_matrix(face, settings.crop_size, settings.margin)
+    return align_frames(frames, matrix, settings.crop_size), face, matrix
+
+
+def pair_flow(onset: str | Path, apex: str | Path, settings: FlowSettings = FlowSettings()) -> np.ndarray:
+    """(size, size, 3) float32 u, v, strain between two frame files, in pixels of the aligned crop.
+
+    Normalise with :func:`microexp.preprocess.flow.normalise` to get the composite's PNG format.
+    """
+    aligned, _, _ = align_clip([Path(onset), Path(apex)], settings)
+    flow = compute_flow(aligned[0], aligned[1], settings.method, settings.flow_params)
+    return flow_features(flow, settings.size)
+
+
+def clip_flow(clip: Clip, settings: FlowSettings = FlowSettings()) -> np.ndarray:
+    """(size, size, 3) float32 u, v, strain of a clip's onset→apex motion."""
+    return pair_flow(*clip.onset_apex_paths(), settings)
+
+
+def preprocess_clip(
+    frames: Sequence[Path],
+    onset: int,
+    apex: int | None = None,
+    offset: int | None = None,
+    settings: FlowSettings = FlowSettings(),
+) -> ClipResult:
+    """One clip in full: aligned crops from onset to apex (or offset), the apex (annotated or spotted
+    by flow magnitude when ``apex`` is None), and the onset→apex flow features."""
+    if apex is not None:
+        paths = clip_range(frames, onset, apex, offset)
+    else:
+        # no annotated apex (SMIC): search from the onset to the offset, or to the last frame
+        paths = clip_range(frames, onset, offset if offset is not None else frame_number(frames[-1]))
+    aligned, face, matrix = align_clip(paths, settings)
+    if apex is None:
+        spot = spot_apex(aligned, method="flow")
+    else:
+        spot = ApexSpot(index=find_frame(paths, apex), method="annotation", scores=None)
+    flow = compute_flow(aligned[0], aligned[spot.index], settings.method, settings.flow_params)
+    return ClipResult(tuple(paths), aligned, face, matrix, spot, flow, flow_features(flow, settings.size))
+
+
+def _worker_init() -> None:
+    # one thread per process: the processes are the parallelism, and threads on top oversubscribe
+    import torch
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def _cached_clip_flow(clip: Clip, settings: FlowSettings, cache_root: str | None) -> np.ndarray:
+    if cache_root is None:
+        return clip_flow(clip, settings)
+    cache = ArrayCache(cache_root)
+    onset, apex = clip.onset_apex_paths()
+    key = cache_key([onset, apex], settings.key_params())
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    features = pair_flow(onset, apex, settings)
+    cache.put(key, features)
+    return features
+
+
+def preprocess_clips(
+    clips: Sequence[Clip],
+    settings: FlowSettings = FlowSettings(),
+    cache_dir: str | Path | None = None,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[np.ndarray]:
+    """(size, size, 3) float32 u, v, strain for every clip, in the clips' order.
+
+    With ``cache_dir`` each result is stored under a key of the onset and apex frames' bytes and
+    ``settings``; a second run reads it back. ``workers`` > 1 runs clips in that many processes.
+    ``progress(done, total)`` is called after each clip. The first failing clip raises its error.
+    """
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    root = None if cache_dir is None else str(cache_dir)
+    total = len(clips)
+    results: list[np.ndarray] = []
+    if workers == 1:
+        for done, clip in enumerate(clips, 1):
+            results.append(_cached_clip_flow(clip, settings, root))
+            if progress:
+                progress(done, total)
+        return results
+    # spawn, not fork: forking a process that already runs torch/OpenCV threads can deadlock
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        futures = [pool.submit(_cached_clip_flow, clip, settings, root) for clip in clips]
+        for done, future in enumerate(futures, 1):
+            results.append(future.result())
+            if progress:
+                progress(done, total)
+    log.info("preprocessed %d clips with %d workers", total, workers)
+    return results

@@ -1,0 +1,127 @@
+"""Reading clips as the databases ship them: folders of numbered frames, or video files.
+
+Frames are returned as uint8 arrays, grey (H, W) by default because every later stage (detection,
+flow) works on luminance; ``colour=True`` gives RGB (H, W, 3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
+
+FRAME_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".png")
+_NUMBER = re.compile(r"\d+")
+
+
+def natural_key(path: str | Path) -> tuple:
+    """Sort key that orders digit runs by value, so img46.jpg < img100.jpg and reg_img9 < reg_img10."""
+    name = Path(path).name
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
+
+
+def frame_number(path: str | Path) -> int:
+    """The frame number a database gives a frame: the last digit run in the file stem.
+
+    ``img46.jpg`` -> 46, ``reg_img012.jpg`` -> 12, ``006_05562.jpg`` -> 5562.
+    """
+    numbers = _NUMBER.findall(Path(path).stem)
+    if not numbers:
+        raise DataError(f"frame {path}: its name holds no frame number; name frames like img46.jpg")
+    return int(numbers[-1])
+
+
+def list_frames(folder: str | Path) -> list[Path]:
+    """Frame files of a clip folder in temporal (natural numeric) order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataNotFoundError(
+            f"frame folder {folder} does not exist; pass the folder that holds the frames"
+        )
+    frames = sorted((p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES), key=natural_key)
+    if not frames:
+        raise DataError(
+            f"frame folder {folder} holds no frames; expected files ending in {', '.join(FRAME_SUFFIXES)}"
+        )
+    return frames
+
+
+def find_frame(frames: Sequence[Path], number: int) -> int:
+    """Position in ``frames`` of the frame the database numbers ``number``."""
+    numbers = [frame_number(p) for p in frames]
+    if number not in numbers:
+        where = Path(frames[0]).parent if frames else "the clip"
+        raise DataError(
+            f"frame number {number} is not in {where} (frames {min(numbers, default='-')}"
+            f"–{max(numbers, default='-')}); check the onset/apex/offset annotation"
+        )
+    return numbers.index(number)
+
+
+def clip_range(frames: Sequence[Path], onset: int, apex: int, offset: int | None = None) -> list[Path]:
+    """Frames from onset to offset (or to apex when no offset), checking the annotation's order."""
+    if onset > apex:
+        raise DataError(
+            f"clip {Path(frames[0]).parent}: onset {onset} is after apex {apex}; expected onset ≤ apex"
+        )
+    if offset is not None and apex > offset:
+        raise DataError(
+            f"clip {Path(frames[0]).parent}: apex {apex} is after offset {offset}; expected apex ≤ offset"
+        )
+    first = find_frame(frames, onset)
+    last = find_frame(frames, apex if offset is None else offset)
+    return list(frames[first : last + 1])
+
+
+def read_frame(path: str | Path, colour: bool = False) -> np.ndarray:
+    """One frame as uint8 grey (H, W) or RGB (H, W, 3)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"frame {path} does not exist")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
+    if image is None or image.size == 0:
+        raise UnreadableFileError(f"frame {path} cannot be decoded as an image; replace or re-extract it")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if colour else image
+
+
+def read_frames(paths: Sequence[str | Path], colour: bool = False) -> np.ndarray:
+    """Frames stacked as (T, H, W[, 3]); all frames of a clip must share one size."""
+    if not paths:
+        raise DataError("no frames given; a clip needs at least one frame")
+    images = []
+    for path in paths:
+        image = read_frame(path, colour)
+        if images and image.shape != images[0].shape:
+            raise DataError(
+                f"frame {path} is {image.shape[1]}×{image.shape[0]} but {paths[0]} is "
+                f"{images[0].shape[1]}×{images[0].shape[0]}; all frames of a clip must share one size"
+            )
+        images.append(image)
+    return np.stack(images)
+
+
+def read_video(path: str | Path, start: int = 0, stop: int | None = None, colour: bool = False) -> np.ndarray:
+    """Frames ``start`` ≤ i < ``stop`` (0-based decode order) of a video file, as (T, H, W[, 3])."""
+    import av  # decoding libraries load slowly; only video users pay for them
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"video {path} does not exist")
+    images = []
+    try:
+        with av.open(str(path)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if stop is not None and index >= stop:
+                    break
+                if index >= start:
+                    images.append(frame.to_ndarray(format="rgb24" if colour else "gray"))
+    except (av.error.FFmpegError, IndexError) as error:
+        raise UnreadableFileError(f"video {path} cannot be decoded ({error}); check the file") from error
+    if not images:
+        raise DataError(f"video {path} has no frames in range {start}..{stop}")
+    return np.stack(images)
