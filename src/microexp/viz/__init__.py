@@ -1,0 +1,1 @@
+"""Pictures: attention and saliency maps, flow pictures, confusion matrices."""
