@@ -6,13 +6,24 @@ exit code 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from microexp.errors import ConfigError, DataNotFoundError, MicroexpError
 
@@ -34,7 +45,8 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     _state["debug"] = debug
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 def main() -> None:
@@ -59,6 +71,159 @@ def main() -> None:
             sys.exit(error.exit_code)
         raise
 
+
+
+# --- evaluation commands ---
+DEFAULT_CACHE = Path(os.environ.get("MICROEXP_CACHE", Path.home() / ".cache" / "microexp"))
+
+
+def _parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds expects integers separated by commas, like 0,1,2; got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds needs at least one seed and no repeats; got {text!r}")
+    return seeds
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _preprocessed_table(dataset, data_dir, protocol, cache_dir, settings, norm, workers):
+    """The database's table with a ``flow_path`` column, computing the flows that are not cached yet."""
+    from microexp.data.registry import load_table
+    from microexp.preprocess.dataset import attach_flows
+
+    table = load_table(dataset, data_dir, protocol)
+    if "flow_path" in table.samples.columns:
+        return table  # distributed with precomputed flows
+    with _progress_bar() as progress:
+        task = progress.add_task(f"optical flow of {table.name}", total=len(table))
+        return attach_flows(
+            table, cache_dir, settings, norm=norm, workers=workers,
+            progress=lambda done, total: progress.update(task, completed=len(table) - total + done),
+        )
+
+
+def _scores_table(title: str, summary: dict) -> Table:
+    """UF1 / UAR / accuracy, all and per part, as mean ± std over seeds."""
+    table = Table(title=title)
+    for column in ("part", "UF1", "UAR", "accuracy"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+
+    def cell(stat: dict) -> str:
+        return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
+
+    table.add_row("all", cell(summary["uf1"]), cell(summary["uar"]), cell(summary["accuracy"]), style="bold")
+    for part, stats in summary["parts"].items():
+        table.add_row(part, cell(stats["uf1"]), cell(stats["uar"]), cell(stats["accuracy"]))
+    return table
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[str, typer.Option("--dataset", help="Database name (see `microexp datasets`).")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Your copy of the database.")],
+    model: Annotated[str, typer.Option("--model", help="Registered model (see `microexp models`).")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds; mean ± std over them.")] = "0,1,2",
+    protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Processes training folds in parallel.")] = 2,
+    train_set: Annotated[
+        list[str] | None, typer.Option("--set", help="Training option key=value (epochs=50, lr=1e-3, ...).")
+    ] = None,
+    model_set: Annotated[
+        list[str] | None, typer.Option("--model-option", help="Model option key=value (dropout=0.3, ...).")
+    ] = None,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a finished run in --out.")] = False,
+) -> None:
+    """Leave-one-subject-out evaluation, one LOSO per seed; scores on predictions pooled over folds.
+
+    The test fold never chooses anything: a fixed schedule, or early stopping on training subjects only.
+    """
+    from microexp.data.registry import load_table
+    from microexp.evaluation.report import SUMMARY_FILE, write_run
+    from microexp.evaluation.runner import Stopwatch, run_loso, summarise
+    from microexp.models.registry import get_model_info
+    from microexp.preprocess.pipeline import FlowSettings
+    from microexp.training.config import TrainConfig, parse_overrides
+
+    seed_list = _parse_seeds(seeds)
+    info = get_model_info(model)
+    config = TrainConfig.from_dict({**info.training, **parse_overrides(train_set or [])})
+    options = parse_overrides(model_set or [])
+    if (out / SUMMARY_FILE).exists() and not overwrite:
+        raise ConfigError(f"{out} already holds a finished run; choose another --out or pass --overwrite")
+    clock = Stopwatch()
+    if info.input_spec.modality in ("flow", "apex+flow"):
+        table = _preprocessed_table(dataset, data_dir, protocol, cache_dir, FlowSettings(), "minmax", workers)
+    else:
+        table = load_table(dataset, data_dir, protocol)
+    n_folds = len(table.subjects)
+    with _progress_bar() as progress:
+        folds = progress.add_task(f"{model} LOSO on {table.name}", total=n_folds * len(seed_list))
+        epochs = progress.add_task("epochs of the current fold", total=config.epochs, visible=workers <= 1)
+        predictions = run_loso(
+            table, model, seeds=seed_list, config=config, model_options=options, workers=workers,
+            on_task_done=lambda done, total, name: progress.update(folds, completed=done, description=name),
+            on_epoch=lambda epoch, total, loss: progress.update(epochs, completed=epoch, total=total),
+        )
+    summary = summarise(predictions, table, model=model, wall_seconds=clock.seconds)
+    run_config = {
+        "dataset": dataset, "data_dir": str(data_dir.resolve()), "protocol": protocol, "model": model,
+        "model_options": options, "train_config": dataclasses.asdict(config), "seeds": seed_list,
+    }
+    write_run(out, run_config, predictions, summary)
+    title = f"{model} on {table.name}: LOSO, {n_folds} folds, {len(table)} clips, seeds {seed_list}"
+    console.print(_scores_table(title, summary))
+    console.print(f"wall time {summary['wall_seconds']:.1f} s; run folder {out}")
+
+
+@app.command()
+def score(
+    log: Annotated[Path, typer.Argument(help="MEGC submission log: '<dataset> <subject>' then '<clip> <gt> <pred>'.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Score a MEGC log: UF1, UAR, accuracy and weighted F1 on pooled predictions, all and per part."""
+    import json
+
+    from microexp.evaluation.metrics import score_megc_log
+
+    scores = score_megc_log(log)
+    if as_json:
+        console.print_json(json.dumps({part: s.as_dict() for part, s in scores.items()}))
+        return
+    table = Table(title=f"{log.name}: pooled scores")
+    for column in ("part", "clips", "UF1", "UAR", "accuracy", "weighted F1"):
+        table.add_column(column, justify="left" if column == "part" else "right")
+    for part, s in scores.items():
+        table.add_row(part, str(s.n), f"{s.uf1:.4f}", f"{s.uar:.4f}", f"{s.accuracy:.4f}", f"{s.weighted_f1:.4f}")
+    console.print(table)
+
+
+@app.command()
+def models() -> None:
+    """List the registered models with the input each declares."""
+    from microexp.models.registry import get_model_info, list_models, model_options
+
+    table = Table(title="Registered models")
+    for column in ("name", "backend", "input", "options", "description"):
+        table.add_column(column, overflow="fold")
+    for name in list_models():
+        info = get_model_info(name)
+        table.add_row(name, info.backend, info.input_spec.describe(), ", ".join(model_options(name)), info.description)
+    console.print(table)
 
 
 # --- dataset commands ---
@@ -151,9 +316,15 @@ def flow(
 
 @app.command()
 def preprocess(
-    frames: Annotated[Path, typer.Option("--frames", help="Folder of one clip's frames.")],
-    onset: Annotated[int, typer.Option("--onset", help="Onset frame number (img46.jpg is 46).")],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (with --dataset: the flow cache).")],
+    frames: Annotated[Path | None, typer.Option("--frames", help="Folder of one clip's frames.")] = None,
+    onset: Annotated[int | None, typer.Option("--onset", help="Onset frame number (img46.jpg is 46).")] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", help="Preprocess a whole database (see `microexp datasets`).")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy of --dataset.")] = None,
+    protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Processes for --dataset.")] = 2,
     apex: Annotated[
         int | None, typer.Option("--apex", help="Apex frame number; spotted when left out.")
     ] = None,
@@ -171,6 +342,9 @@ def preprocess(
 
     Writes aligned/<frame>.png, flow.png (model input), flow.npy (float u, v, strain in crop pixels),
     flow_wheel.png (colour-wheel picture) and clip.json (what was done).
+
+    With --dataset and --data-dir: every clip of the database, cached in --out (an interrupted run
+    resumes), in the composite's PNG format.
     """
     import json
 
@@ -183,6 +357,14 @@ def preprocess(
     from microexp.preprocess.video import list_frames
 
     settings = FlowSettings(backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size)
+    if dataset is not None:
+        if data_dir is None:
+            raise ConfigError("--dataset needs --data-dir, the folder of your copy of the database")
+        table = _preprocessed_table(dataset, data_dir, protocol, out, settings, norm, workers)
+        console.print(f"{len(table)} clips of {table.name} preprocessed into {out}")
+        return
+    if frames is None or onset is None:
+        raise ConfigError("give --frames and --onset for one clip, or --dataset and --data-dir for a database")
     with Progress(console=err_console, transient=True) as progress:
         progress.add_task(f"preprocessing {frames}", total=None)
         result = preprocess_clip(list_frames(frames), onset, apex, offset, settings)

@@ -19,8 +19,9 @@ import logging
 import warnings
 from pathlib import Path
 
+from microexp.data.base import CheckReport, Protocol
 from microexp.data.schema import SampleTable, build_table, make_clip_id
-from microexp.errors import DataError, DataNotFoundError
+from microexp.errors import ConfigError, DataError, DataNotFoundError, MicroexpError
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +46,27 @@ class MEGC2019:
     """Adapter for a copy of the composite. ``load()`` validates and returns the sample table."""
 
     name = "megc2019"
+    title = "MEGC2019 composite (distributed flows)"
+    description = "SMIC-HS + CASME II + SAMM, 442 clips, 68 subjects, with the distributed 28x28 u/v/strain flows"
+    layout = f"{LIST_FILES[0]} (or {LIST_FILES[1]}), flow_uvos_28/{{sub}}_{{clip}} .png, apex_face_224/"
     classes = CLASSES
+    protocols = {
+        "3class": Protocol("3class", CLASSES, {c: c for c in CLASSES}, "negative / positive / surprise, as distributed")
+    }
+    default_protocol = "3class"
 
     def __init__(
         self,
-        root: str | Path,
+        root: str | Path | None = None,
         *,
-        list_file: str | None = None,
+        sheet: str | Path | None = None,
         flow_dir: str = "flow_uvos_28",
         apex_dir: str = "apex_face_224",
     ) -> None:
+        if root is None:
+            raise ConfigError(f"{self.title}: give the folder that holds {LIST_FILES[0]} and {flow_dir}/")
         self.root = Path(root)
-        self.list_file = list_file
+        self.list_file = sheet
         self.flow_dir = flow_dir
         self.apex_dir = apex_dir
 
@@ -68,7 +78,7 @@ class MEGC2019:
             )
         candidates = [self.list_file] if self.list_file else LIST_FILES
         for name in candidates:
-            if (self.root / name).is_file():
+            if (self.root / name).is_file():  # an absolute sheet path stays as it is
                 return self.root / name
         raise DataNotFoundError(f"MEGC2019 list not found in {self.root}: expected one of {list(candidates)}")
 
@@ -86,7 +96,11 @@ class MEGC2019:
             rows.append({**row, "_line": number})
         return rows
 
-    def load(self, *, check_files: bool = True) -> SampleTable:
+    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
+        """The composite's clips; ``frames=False`` reads the list only, without checking the flow files."""
+        if protocol not in (None, self.default_protocol):
+            raise ConfigError(f"{self.title}: unknown protocol {protocol!r}; expected {self.default_protocol!r}")
+        check_files = frames
         list_path = self._list_path()
         flow_root = self.root / self.flow_dir
         if check_files and not flow_root.is_dir():
@@ -132,6 +146,21 @@ class MEGC2019:
         table = build_table(self.name, CLASSES, samples)
         self._check_counts(table)
         return table
+
+    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
+        """Load, then open every flow image (and apex crop when present) to find damaged files."""
+        from microexp.data.images import read_image
+
+        table = self.load(protocol, frames=False)
+        report = CheckReport(table)
+        for row in table.samples.itertuples():
+            paths = [row.flow_path] + ([row.apex_path] if all_frames else [])
+            for path in paths:
+                try:
+                    read_image(path, mode="RGB", what=f"clip {row.clip_id}")
+                except MicroexpError as error:
+                    report.problems.append(str(error))
+        return report
 
     @staticmethod
     def _check_counts(table: SampleTable) -> None:

@@ -31,7 +31,9 @@ class LeaveOneSubjectOut:
     def split(self, table: SampleTable) -> Iterator[Fold]:
         subjects = table.samples["subject"].to_numpy()
         if len(set(subjects)) < 2:
-            raise DataError(f"{table.name}: leave-one-subject-out needs at least 2 subjects, found {len(set(subjects))}")
+            raise DataError(
+                f"{table.name}: leave-one-subject-out needs at least 2 subjects, found {len(set(subjects))}"
+            )
         for subject in table.subjects:
             held_out = subjects == subject
             yield Fold(name=str(subject), train=np.flatnonzero(~held_out), test=np.flatnonzero(held_out))

@@ -10,14 +10,18 @@ from microexp.data.casme2_long import CASME2Long
 from microexp.data.casme3 import CASME3PartA, CASME3PartC
 from microexp.data.composite import MEGC2019Composite
 from microexp.data.dfme import DFME
+from microexp.data.megc2019 import MEGC2019
 from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
+from microexp.data.schema import SampleTable
 from microexp.data.smic import SMIC
 from microexp.errors import ConfigError
 
 DATASETS = {
     adapter.name: adapter
-    for adapter in (CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite)
+    for adapter in (
+        MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite
+    )
 }
 
 
@@ -42,3 +46,8 @@ def open_dataset(
             raise ConfigError("megc2019-composite reads the sheets of its three parts; sheet= does not apply")
         return adapter(root)
     return adapter(root, sheet=sheet)
+
+
+def load_table(name: str, data_dir: str | Path, protocol: str | None = None) -> SampleTable:
+    """The validated sample table of the copy of database ``name`` at ``data_dir``."""
+    return open_dataset(name, data_dir).load(protocol)

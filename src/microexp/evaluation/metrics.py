@@ -126,11 +126,15 @@ def read_megc_log(path: str | Path) -> list[LogEntry]:
             dataset, subject = fields
         elif len(fields) == 3:
             if dataset is None:
-                raise DataError(f"{path}:{number}: clip line {raw.strip()!r} comes before any '<dataset> <subject>' line")
+                raise DataError(
+                    f"{path}:{number}: clip line {raw.strip()!r} comes before any '<dataset> <subject>' line"
+                )
             try:
                 label, prediction = int(fields[1]), int(fields[2])
             except ValueError:
-                raise DataError(f"{path}:{number}: expected '<clip> <gt> <pred>' with integer classes, got {raw.strip()!r}") from None
+                raise DataError(
+                    f"{path}:{number}: expected '<clip> <gt> <pred>' with integer classes, got {raw.strip()!r}"
+                ) from None
             entries.append(LogEntry(dataset, subject, fields[0], label, prediction))
         else:
             raise DataError(

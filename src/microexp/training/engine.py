@@ -120,7 +120,9 @@ def train_model(
     weight = None
     if config.class_weighting:
         counts = np.bincount(y[fit_rows], minlength=num_classes).astype(float)
-        weight = torch.as_tensor(len(fit_rows) / (num_classes * np.maximum(counts, 1)), dtype=torch.float32, device=device)
+        weight = torch.as_tensor(
+            len(fit_rows) / (num_classes * np.maximum(counts, 1)), dtype=torch.float32, device=device
+        )
     criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=config.label_smoothing)
     optimizer = _make_optimizer(model, config)
     scheduler = (
@@ -139,9 +141,15 @@ def train_model(
             batch_x, batch_y = x_fit[index], y_fit[index]
             if config.augment_flip:
                 flip = torch.rand(len(index), generator=generator).to(device) < 0.5
-                batch_x = torch.where(flip.view(-1, *[1] * (batch_x.dim() - 1)), mirror_flow(batch_x, info.input_spec), batch_x)
+                batch_x = torch.where(
+                    flip.view(-1, *[1] * (batch_x.dim() - 1)), mirror_flow(batch_x, info.input_spec), batch_x
+                )
             batch_x = trained._standardise(batch_x)
-            loss = model.training_loss(batch_x, batch_y, criterion) if hasattr(model, "training_loss") else criterion(model(batch_x), batch_y)
+            loss = (
+                model.training_loss(batch_x, batch_y, criterion)
+                if hasattr(model, "training_loss")
+                else criterion(model(batch_x), batch_y)
+            )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -14,7 +14,9 @@ from microexp.models.registry import InputSpec
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
     if image.shape[0] == size and image.shape[1] == size:
         return image
-    channels = [np.asarray(Image.fromarray(image[..., c]).resize((size, size), Image.BILINEAR)) for c in range(image.shape[2])]
+    channels = [
+        np.asarray(Image.fromarray(image[..., c]).resize((size, size), Image.BILINEAR)) for c in range(image.shape[2])
+    ]
     return np.stack(channels, axis=-1)
 
 
@@ -47,7 +49,9 @@ def load_inputs(table: SampleTable, spec: InputSpec) -> np.ndarray:
         ]
         arrays.insert(0, np.stack(faces))
     if spec.modality == "frames":
-        raise DataError(f"{table.name}: frame-sequence inputs are built by the preprocessing stage; none are cached yet")
+        raise DataError(
+            f"{table.name}: frame-sequence inputs are built by the preprocessing stage; none are cached yet"
+        )
     stacked = np.concatenate(arrays, axis=-1)
     if spec.modality == "flow":
         stacked = stacked[..., : spec.channels]  # u, v first: a 2-channel model takes u and v
