@@ -1,0 +1,3 @@
+from microexp.cli import main
+
+main()
