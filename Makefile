@@ -13,9 +13,8 @@ DATA ?= ../shared/data
 # would pull torchvision; we only read the MTCNN weights it ships.
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,distributed]'
 	$(PY) -m pip install --quiet --no-deps facenet-pytorch==2.6.0
 	touch $@
 
