@@ -8,8 +8,11 @@ from pathlib import Path
 from microexp.data.casme2 import CASME2
 from microexp.data.casme2_long import CASME2Long
 from microexp.data.casme3 import CASME3PartA, CASME3PartC
+from microexp.data.ckplus import CKPlus, CKPlus48
 from microexp.data.composite import MEGC2019Composite
 from microexp.data.dfme import DFME
+from microexp.data.fer2013 import FER2013
+from microexp.data.jaffe import JAFFE
 from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
 from microexp.data.smic import SMIC
@@ -17,7 +20,10 @@ from microexp.errors import ConfigError
 
 DATASETS = {
     adapter.name: adapter
-    for adapter in (CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite)
+    for adapter in (
+        *(CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
+        *(CKPlus, CKPlus48, JAFFE, FER2013),  # macro-expression stills
+    )
 }
 
 

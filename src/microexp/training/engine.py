@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from microexp.data.protocols import SubjectValidationSplit
+from microexp.errors import ConfigError
 from microexp.models.registry import InputSpec, create_model, get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.seeding import seed_everything
@@ -41,6 +42,22 @@ def mirror_flow(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
         u = spec.channels - 3 if spec.modality == "apex+flow" else 0
         mirrored[:, u] = 255.0 - mirrored[:, u]
     return mirrored
+
+
+def random_affine(
+    x: torch.Tensor, *, shift: float, degrees: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Each image of the batch (B, C, H, W) moved by up to ``shift`` of its side and turned by up to
+    ``degrees``, drawn independently; pixels from outside repeat the border."""
+    batch = len(x)
+    angle = (torch.rand(batch, generator=generator) * 2 - 1) * np.deg2rad(degrees)
+    offset = (torch.rand(batch, 2, generator=generator) * 2 - 1) * 2 * shift  # grid coordinates span 2
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1
+    ).to(x)
+    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
 @dataclass
@@ -96,8 +113,11 @@ def train_model(
     config: TrainConfig | None = None,
     model_options: Mapping[str, Any] | None = None,
     on_epoch: EpochCallback | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainedModel:
-    """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation)."""
+    """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation).
+    ``validation``: a fixed (x, y) validation set for early stopping (a database's official one) instead
+    of validation subjects drawn from the training rows; it is never fitted on."""
     info = get_model_info(name)
     config = config or TrainConfig.from_dict(dict(info.training))
     options = dict(model_options or {})
@@ -108,13 +128,23 @@ def train_model(
         model.fit(x, y, groups=groups)
         return TrainedModel(name, num_classes, info.input_spec, model, mean, std, options)
 
+    if config.augment_rotate and info.input_spec.modality != "apex":
+        raise ConfigError(
+            f"augment_rotate turns images, but {name} takes {info.input_spec.describe()}: the flow vectors would "
+            "need turning too; use augment_shift or augment_flip"
+        )
     device = resolve_device(config.device)
     model = create_model(name, num_classes=num_classes, in_chans=x.shape[-3], **options).to(device)
     trained = TrainedModel(name, num_classes, info.input_spec, model, mean, std, options, device)
     x_all = torch.as_tensor(x, dtype=torch.float32)
     y_all = torch.as_tensor(y, dtype=torch.long)
     fit_rows, val_rows = np.arange(len(x)), np.array([], dtype=np.int64)
-    if config.early_stopping_patience is not None:
+    if validation is not None:
+        x_all = torch.cat([x_all, torch.as_tensor(validation[0], dtype=torch.float32)])
+        y_all = torch.cat([y_all, torch.as_tensor(validation[1], dtype=torch.long)])
+        if config.early_stopping_patience is not None:
+            val_rows = np.arange(len(x), len(x_all))
+    elif config.early_stopping_patience is not None:
         fit_rows, val_rows = SubjectValidationSplit(config.val_fraction, seed).split(groups)
 
     weight = None
@@ -140,6 +170,10 @@ def train_model(
             if config.augment_flip:
                 flip = torch.rand(len(index), generator=generator).to(device) < 0.5
                 batch_x = torch.where(flip.view(-1, *[1] * (batch_x.dim() - 1)), mirror_flow(batch_x, info.input_spec), batch_x)
+            if config.augment_shift or config.augment_rotate:
+                batch_x = random_affine(
+                    batch_x, shift=config.augment_shift, degrees=config.augment_rotate, generator=generator
+                )
             batch_x = trained._standardise(batch_x)
             loss = model.training_loss(batch_x, batch_y, criterion) if hasattr(model, "training_loss") else criterion(model(batch_x), batch_y)
             optimizer.zero_grad(set_to_none=True)
