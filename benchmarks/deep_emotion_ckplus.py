@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/macro/ckplus48"
     )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="none: the figure only")
     parser.add_argument("--epochs", type=int, default=SCHEDULE.epochs)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--figure", type=Path, required=True, help="where to write the saliency figure (PNG)")
@@ -62,26 +62,7 @@ def main() -> None:
     splitter = SubjectKFold(10, seed=0)
     out = args.out or args.figure.with_suffix(".json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    per_seed = []
-    for seed in args.seeds:  # one seed at a time, saved as it ends: a long run that is cut keeps its seeds
-        per_seed.append(
-            run_loso(
-                table, "deep_emotion", seeds=[seed], config=config, workers=args.workers, splitter=splitter
-            )
-        )
-        per_seed[-1].to_csv(out.with_name(f"{out.stem}_seed{seed}.csv"), index=False)
-        print(f"seed {seed} done at {time.perf_counter() - start:.0f} s", flush=True)
-    predictions = pd.concat(per_seed, ignore_index=True)
-    summary = summarise(predictions, table, model="deep_emotion", wall_seconds=time.perf_counter() - start)
-    accuracy = summary["accuracy"]
-    print(
-        f"CK+48 subject 10-fold, {len(args.seeds)} seeds, {config.epochs} epochs: "
-        f"accuracy {accuracy['mean']:.4f} ± {accuracy['std']:.4f}, UF1 {summary['uf1']['mean']:.4f}, "
-        f"wall {summary['wall_seconds']:.0f} s"
-    )
-    for seed, scores in summary["per_seed"].items():
-        print(f"  seed {seed}: accuracy {scores['all']['accuracy']:.4f}")
+    summary = cross_validate(table, config, splitter, args.seeds, args.workers, out) if args.seeds else {}
 
     start = time.perf_counter()
     fold = next(iter(splitter.split(table)))
@@ -113,9 +94,33 @@ def main() -> None:
         "held_out_accuracy": held_out_accuracy,
         "figure": str(args.figure),
     }
-    summary["config"] = {k: v for k, v in vars(config).items()}
-    summary["per_class_recall"] = per_class_recall(predictions, table.classes)
+    summary["config"] = vars(config)
     out.write_text(json.dumps(summary, indent=1, default=str))
+
+
+def cross_validate(table, config, splitter, seeds, workers, out: Path) -> dict:
+    """Subject 10-fold accuracy, one seed at a time, each seed's predictions saved as it ends (a long run that
+    is cut keeps its finished seeds)."""
+    start = time.perf_counter()
+    per_seed = []
+    for seed in seeds:
+        per_seed.append(
+            run_loso(table, "deep_emotion", seeds=[seed], config=config, workers=workers, splitter=splitter)
+        )
+        per_seed[-1].to_csv(out.with_name(f"{out.stem}_seed{seed}.csv"), index=False)
+        print(f"seed {seed} done at {time.perf_counter() - start:.0f} s", flush=True)
+    predictions = pd.concat(per_seed, ignore_index=True)
+    summary = summarise(predictions, table, model="deep_emotion", wall_seconds=time.perf_counter() - start)
+    accuracy = summary["accuracy"]
+    print(
+        f"CK+48 subject 10-fold, {len(seeds)} seeds, {config.epochs} epochs: "
+        f"accuracy {accuracy['mean']:.4f} ± {accuracy['std']:.4f}, UF1 {summary['uf1']['mean']:.4f}, "
+        f"wall {summary['wall_seconds']:.0f} s"
+    )
+    for seed, scores in summary["per_seed"].items():
+        print(f"  seed {seed}: accuracy {scores['all']['accuracy']:.4f}")
+    summary["per_class_recall"] = per_class_recall(predictions, table.classes)
+    return summary
 
 
 def per_class_recall(predictions, classes) -> dict[str, float]:
