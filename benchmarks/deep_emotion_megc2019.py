@@ -53,16 +53,21 @@ def main() -> None:
     table = MEGC2019(args.data).load()
     config = SCHEDULE.replace(epochs=args.epochs)
     args.out.mkdir(parents=True, exist_ok=True)
+    predictions: dict[str, list[pd.DataFrame]] = {model: [] for model in args.models}
+    walls = dict.fromkeys(args.models, 0.0)
+    # Seed-major, so a cut run still has every input at its first seeds; each (model, seed) is saved.
+    for seed in args.seeds:
+        for model in args.models:
+            start = time.perf_counter()
+            predictions[model].append(
+                run_loso(table, model, seeds=[seed], config=config, workers=args.workers)
+            )
+            predictions[model][-1].to_csv(args.out / f"{model}_seed{seed}.csv", index=False)
+            walls[model] += time.perf_counter() - start
+            print(f"{model} seed {seed} done in {time.perf_counter() - start:.0f} s", flush=True)
     summaries = {}
     for model in args.models:
-        start = time.perf_counter()
-        per_seed = []
-        for seed in args.seeds:
-            per_seed.append(run_loso(table, model, seeds=[seed], config=config, workers=args.workers))
-            per_seed[-1].to_csv(args.out / f"{model}_seed{seed}.csv", index=False)
-            print(f"{model} seed {seed} done at {time.perf_counter() - start:.0f} s", flush=True)
-        predictions = pd.concat(per_seed, ignore_index=True)
-        summary = summarise(predictions, table, model=model, wall_seconds=time.perf_counter() - start)
+        summary = summarise(pd.concat(predictions[model]), table, model=model, wall_seconds=walls[model])
         summaries[model] = summary
         print(
             f"{model}: UF1 {summary['uf1']['mean']:.4f} ± {summary['uf1']['std']:.4f}, "
