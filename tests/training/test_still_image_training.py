@@ -38,7 +38,7 @@ def test_random_affine_without_motion_is_the_identity_and_shift_moves_content():
 
 def test_rotation_is_refused_for_flow_inputs_and_bad_values_for_all():
     x = np.zeros((4, 3, 28, 28), dtype=np.float32)
-    with pytest.raises(ConfigError, match="augment_rotate turns images, but ststnet takes flow"):
+    with pytest.raises(ConfigError, match="ststnet takes flow 3x28x28: augment_rotate is for apex images"):
         train_model(
             "ststnet",
             x,

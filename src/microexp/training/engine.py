@@ -117,7 +117,7 @@ def train_model(
 ) -> TrainedModel:
     """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation).
     ``validation``: a fixed (x, y) validation set for early stopping (a database's official one) instead
-    of validation subjects drawn from the training rows; it is never fitted on."""
+    of validation subjects drawn from the training rows; never fitted on, unused without early stopping."""
     info = get_model_info(name)
     config = config or TrainConfig.from_dict(dict(info.training))
     options = dict(model_options or {})
@@ -128,10 +128,11 @@ def train_model(
         model.fit(x, y, groups=groups)
         return TrainedModel(name, num_classes, info.input_spec, model, mean, std, options)
 
-    if config.augment_rotate and info.input_spec.modality != "apex":
+    modality = info.input_spec.modality
+    if (config.augment_rotate and modality != "apex") or (config.augment_shift and modality == "frames"):
         raise ConfigError(
-            f"augment_rotate turns images, but {name} takes {info.input_spec.describe()}: the flow vectors would "
-            "need turning too; use augment_shift or augment_flip"
+            f"{name} takes {info.input_spec.describe()}: augment_rotate is for apex images only (flow "
+            "vectors would need turning too) and augment_shift for single images; use augment_flip"
         )
     device = resolve_device(config.device)
     model = create_model(name, num_classes=num_classes, in_chans=x.shape[-3], **options).to(device)
@@ -139,11 +140,10 @@ def train_model(
     x_all = torch.as_tensor(x, dtype=torch.float32)
     y_all = torch.as_tensor(y, dtype=torch.long)
     fit_rows, val_rows = np.arange(len(x)), np.array([], dtype=np.int64)
-    if validation is not None:
+    if config.early_stopping_patience is not None and validation is not None:
         x_all = torch.cat([x_all, torch.as_tensor(validation[0], dtype=torch.float32)])
         y_all = torch.cat([y_all, torch.as_tensor(validation[1], dtype=torch.long)])
-        if config.early_stopping_patience is not None:
-            val_rows = np.arange(len(x), len(x_all))
+        val_rows = np.arange(len(x), len(x_all))
     elif config.early_stopping_patience is not None:
         fit_rows, val_rows = SubjectValidationSplit(config.val_fraction, seed).split(groups)
 
