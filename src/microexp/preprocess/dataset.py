@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,10 @@ from PIL import Image
 
 from microexp.data.schema import SampleTable
 from microexp.errors import DataError
+from microexp.preprocess.cache import cache_key
 from microexp.preprocess.flow import normalise
 from microexp.preprocess.pipeline import Clip, FlowSettings, preprocess_clip, preprocess_clips
-from microexp.preprocess.video import frame_number
+from microexp.preprocess.video import clip_range, frame_number
 
 
 def _settings_tag(settings: FlowSettings, norm: str) -> str:
@@ -39,6 +41,28 @@ def _write_png_atomically(path: Path, image: np.ndarray) -> None:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+@dataclass(frozen=True)
+class _TableClip(Clip):
+    """A clip of the table; ``apex`` is None when the database gives none (it is then spotted)."""
+
+    offset: int | None = None
+
+
+def _clip_of(row: dict) -> _TableClip:
+    frames = tuple(Path(p) for p in row["frames"])
+    onset = frame_number(frames[0]) if pd.isna(row["onset"]) else int(row["onset"])
+    apex = None if pd.isna(row["apex"]) else int(row["apex"])
+    offset = None if pd.isna(row["offset"]) else int(row["offset"])
+    return _TableClip(frames, onset, apex, row["clip_id"], offset)
+
+
+def _deciding_frames(clip: _TableClip) -> list[Path]:
+    if clip.apex is not None:
+        return list(clip.onset_apex_paths())
+    last = clip.offset if clip.offset is not None else frame_number(clip.frames[-1])
+    return clip_range(clip.frames, clip.onset, last)
 
 
 def _spot_path(png: Path) -> Path:
@@ -68,31 +92,27 @@ def attach_flows(
         )
     out_dir = Path(cache_dir) / f"flows-{_settings_tag(settings, norm)}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / (clip_id.replace("/", "__") + ".png") for clip_id in samples["clip_id"]]
+    clips = [_clip_of(row) for row in samples.to_dict("records")]
+    # Named by the content of the frames that decide the result, so a regenerated or corrected database
+    # never reuses the flows of its old frames.
+    paths = [
+        out_dir / f"{clip.clip_id.replace('/', '__')}-{cache_key(_deciding_frames(clip), {})[:16]}.png"
+        for clip in clips
+    ]
     todo = [i for i, path in enumerate(paths) if not path.is_file()]
-    rows = samples.iloc[todo]
-    with_apex = [i for i, row in zip(todo, rows.itertuples(), strict=True) if not pd.isna(row.apex)]
-    clips = []
-    for i in with_apex:
-        row = samples.iloc[i]
-        onset = int(row["onset"]) if not pd.isna(row["onset"]) else frame_number(row["frames"][0])
-        clips.append(Clip(tuple(Path(p) for p in row["frames"]), onset, int(row["apex"]), row["clip_id"]))
+    with_apex = [i for i in todo if clips[i].apex is not None]
     total = len(todo)
 
     def report(done: int, _: int) -> None:
         if progress:
             progress(done, total)
 
-    for i, features in zip(
-        with_apex, preprocess_clips(clips, settings, Path(cache_dir) / "arrays", workers, report), strict=True
-    ):
+    flows = preprocess_clips([clips[i] for i in with_apex], settings, Path(cache_dir) / "arrays", workers, report)
+    for i, features in zip(with_apex, flows, strict=True):
         _write_png_atomically(paths[i], normalise(features, norm))
     for done, i in enumerate(sorted(set(todo) - set(with_apex)), start=len(with_apex) + 1):
-        row = samples.iloc[i]
-        frames = [Path(p) for p in row["frames"]]
-        onset = int(row["onset"]) if not pd.isna(row["onset"]) else frame_number(frames[0])
-        offset = None if pd.isna(row["offset"]) else int(row["offset"])
-        result = preprocess_clip(frames, onset, None, offset, settings)
+        clip = clips[i]
+        result = preprocess_clip(clip.frames, clip.onset, None, clip.offset, settings)
         spot = {"apex": frame_number(result.frames[result.apex.index]), "method": result.apex.method}
         _spot_path(paths[i]).write_text(json.dumps(spot))  # before the PNG: a PNG implies its spot exists
         _write_png_atomically(paths[i], normalise(result.features, norm))
