@@ -30,11 +30,13 @@ def toy(tmp_path_factory):
     return table, load_inputs(table, spec)
 
 
+CONFIG = TrainConfig(epochs=2, batch_size=8, device="cpu", test_flip=True)
+
+
 def fit(name, table, x, **options):
-    config = TrainConfig(epochs=2, batch_size=8, device="cpu")
     groups = table.samples["subject"].to_numpy()
     return train_model(
-        name, x, table.labels, groups, num_classes=3, seed=0, config=config, model_options=options
+        name, x, table.labels, groups, num_classes=3, seed=0, config=CONFIG, model_options=options
     )
 
 
@@ -56,14 +58,13 @@ def forbid_pickle(monkeypatch):
 def test_round_trip_gives_identical_probabilities(tmp_path, toy, forbid_pickle, name, options):
     table, x = toy
     trained = fit(name, table, x, **options)
-    config = TrainConfig(epochs=2, batch_size=8, device="cpu")
     save_bundle(
         tmp_path / "b",
         trained,
         classes=table.classes,
         dataset="toy",
         preprocessing=PREPROCESSING,
-        train_config=config,
+        train_config=CONFIG,
     )
     bundle = load_bundle(tmp_path / "b")
     np.testing.assert_array_equal(bundle.predict_proba(x), trained.predict_proba(x))
@@ -72,6 +73,7 @@ def test_round_trip_gives_identical_probabilities(tmp_path, toy, forbid_pickle, 
     assert bundle.preprocessing == PREPROCESSING
     assert bundle.train_config["epochs"] == 2
     assert bundle.trained.options == options
+    assert bundle.trained.test_flip == (name != "linear")  # mirrored test inputs: torch models only
 
 
 def test_bundle_is_json_plus_safetensors(tmp_path, toy):

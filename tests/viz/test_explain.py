@@ -27,7 +27,7 @@ def run_dir(tmp_path, monkeypatch):
     table = make_flow_table(tmp_path / "data")
     monkeypatch.setattr(microexp.data.registry, "load_table", lambda *_args: table, raising=False)
 
-    def make(model: str) -> tuple:
+    def make(model: str, predictions: bool = False) -> tuple:
         run = tmp_path / f"run_{model}"
         run.mkdir()
         config = {
@@ -40,9 +40,11 @@ def run_dir(tmp_path, monkeypatch):
             "seeds": [0],
         }
         (run / "config.json").write_text(json.dumps(config))
-        predictions = run_loso(table, model, seeds=[0], config=CONFIG)
-        predictions.to_csv(run / "predictions.csv", index=False)
-        return run, table, predictions
+        if not predictions:
+            return run, table, None
+        frame = run_loso(table, model, seeds=[0], config=CONFIG)
+        frame.to_csv(run / "predictions.csv", index=False)
+        return run, table, frame
 
     return make
 
@@ -59,7 +61,7 @@ def test_explain_writes_a_picture_for_a_clip(run_dir, tmp_path):
 
 @pytest.mark.parametrize("model", ["fr", "ststnet"])
 def test_explanation_is_of_the_fold_model_that_made_the_runs_prediction(run_dir, model):
-    run, table, predictions = run_dir(model)
+    run, table, predictions = run_dir(model, predictions=True)
     clip = table.samples["clip_id"].iloc[7]
     explanation = explain_run(run, clip)
     columns = [f"p_{c}" for c in table.classes]

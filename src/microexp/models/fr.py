@@ -30,6 +30,8 @@ Ablations (registered variants, so ``microexp evaluate --model fr_no_attention``
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,13 +39,14 @@ from torch import nn
 from microexp.models.registry import InputSpec, register_model
 
 FR_TRAINING = {
-    "epochs": 100,
+    "epochs": 40,
     "batch_size": 64,
     "lr": 1e-3,
     "weight_decay": 1e-4,
     "cosine_schedule": True,
     "class_weighting": True,
     "augment_flip": True,
+    "test_flip": True,
 }
 
 
@@ -76,8 +79,10 @@ class FeatureRefinement(nn.Module):
         self,
         num_classes: int,
         in_chans: int = 3,
+        input_size: int = 28,
         widths: tuple[int, int] = (6, 8),
-        specific_chans: int = 16,
+        specific_chans: int = 8,
+        feature_dim: int = 32,
         proposal: bool = True,
         attention: bool = True,
         fusion: bool = True,
@@ -88,52 +93,48 @@ class FeatureRefinement(nn.Module):
         if not proposal and not fusion:
             raise ValueError("FR without the proposal module needs the fusion branch to classify")
         self.num_classes = num_classes
-        self.proposal = proposal
-        self.attention = attention
-        self.fusion = fusion
         self.proposal_weight = proposal_weight
         first = Inception(in_chans, widths[0])
         second = Inception(first.out_chans, widths[1])
         self.shared = nn.Sequential(first, second)
-        # One branch per class; a single convolution with K groups of output channels is exactly K
-        # independent convolutions over the shared map, and runs as one kernel.
-        branches = num_classes if proposal else 1
-        self.specific_chans = specific_chans
-        self.specific = _conv_bn(second.out_chans, branches * specific_chans, 3)
-        # Grouped 1x1 convolution: each branch computes its own attention map from its own features.
-        self.attend = (
-            nn.Conv2d(branches * specific_chans, branches, 1, groups=branches) if attention else None
+        grid = math.ceil(math.ceil(input_size / 2) / 2)  # two stride-2 blocks
+        # Without proposals there is one branch as wide as the K branches together (same capacity).
+        self.branches = num_classes if proposal else 1
+        self.specific_chans = specific_chans * num_classes // self.branches
+        width = self.branches * self.specific_chans
+        # One convolution with K groups of output channels is exactly K independent per-class
+        # convolutions over the shared map, run as one kernel; grouped layers below keep them apart.
+        self.specific = _conv_bn(second.out_chans, width, 3)
+        self.attend = nn.Conv2d(width, self.branches, 1, groups=self.branches) if attention else None
+        # The expression-specific feature keeps *where* the motion is (a flattened map, not a global
+        # average): the position of a movement on the face is what tells the expressions apart.
+        dim = feature_dim * num_classes // self.branches
+        self.embed = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Conv1d(width * grid * grid, self.branches * dim, 1, groups=self.branches),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
         )
-        self.dropout = nn.Dropout(dropout)
-        # Each class's binary proposal classifier reads only that class's feature (grouped 1x1 conv).
-        self.propose = (
-            nn.Conv1d(num_classes * specific_chans, num_classes, 1, groups=num_classes) if proposal else None
-        )
-        self.classify = nn.Linear(branches * specific_chans, num_classes) if fusion else None
+        # Each class's binary proposal classifier reads only that class's feature.
+        self.propose = nn.Conv1d(num_classes * dim, num_classes, 1, groups=num_classes) if proposal else None
+        self.classify = nn.Linear(self.branches * dim, num_classes) if fusion else None
 
     def _branch_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Per-branch feature maps (B, K, d, h, w) and attention maps (B, K, h, w) or None."""
         features = self.specific(self.shared(x))
         b, _, h, w = features.shape
-        maps = features.view(b, -1, self.specific_chans, h, w)
+        maps = features.view(b, self.branches, self.specific_chans, h, w)
         attention = torch.sigmoid(self.attend(features)) if self.attend is not None else None
         return maps, attention
 
-    def _specific_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Expression-specific features (B, K, d): attention-weighted (or plain) spatial averages."""
-        maps, attention = self._branch_maps(x)
-        if attention is None:
-            return maps.mean(dim=(-2, -1))
-        weights = attention.unsqueeze(2)
-        return (maps * weights).sum(dim=(-2, -1)) / weights.sum(dim=(-2, -1)).clamp_min(1e-6)
-
     def _outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(class logits, proposal logits or None)."""
-        specific = self.dropout(self._specific_features(x))
-        proposals = (
-            self.propose(specific.flatten(1).unsqueeze(-1)).squeeze(-1) if self.propose is not None else None
-        )
-        logits = self.classify(specific.flatten(1)) if self.classify is not None else proposals
+        maps, attention = self._branch_maps(x)
+        if attention is not None:
+            maps = maps * attention.unsqueeze(2)
+        specific = self.embed(maps.flatten(1).unsqueeze(-1))  # (B, K * dim, 1), branch-major
+        proposals = self.propose(specific).squeeze(-1) if self.propose is not None else None
+        logits = self.classify(specific.squeeze(-1)) if self.classify is not None else proposals
         return logits, proposals
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -166,14 +167,6 @@ class FeatureRefinement(nn.Module):
         return attention
 
 
-def _build(
-    num_classes: int, in_chans: int, proposal: bool, attention: bool, fusion: bool, **sizes
-) -> FeatureRefinement:
-    return FeatureRefinement(
-        num_classes, in_chans, proposal=proposal, attention=attention, fusion=fusion, **sizes
-    )
-
-
 FLOW = InputSpec("flow", channels=3, size=28)
 
 
@@ -182,18 +175,18 @@ def fr(
     *,
     num_classes: int,
     in_chans: int,
-    specific_chans: int = 16,
+    specific_chans: int = 8,
+    feature_dim: int = 32,
     proposal_weight: float = 1.0,
     dropout: float = 0.5,
 ) -> FeatureRefinement:
     """FR (Zhou et al. 2022): inception shared features, per-class attention proposals, fused classifier."""
-    return _build(
+    return FeatureRefinement(
         num_classes,
         in_chans,
-        True,
-        True,
-        True,
+        FLOW.size,
         specific_chans=specific_chans,
+        feature_dim=feature_dim,
         proposal_weight=proposal_weight,
         dropout=dropout,
     )
@@ -201,11 +194,17 @@ def fr(
 
 @register_model("fr_no_proposal", input_spec=FLOW, training=FR_TRAINING)
 def fr_no_proposal(
-    *, num_classes: int, in_chans: int, specific_chans: int = 16, dropout: float = 0.5
+    *, num_classes: int, in_chans: int, specific_chans: int = 8, feature_dim: int = 32, dropout: float = 0.5
 ) -> FeatureRefinement:
-    """FR ablation: one attention branch over the shared features, no per-class proposals or proposal loss."""
-    return _build(
-        num_classes, in_chans, False, True, True, specific_chans=num_classes * specific_chans, dropout=dropout
+    """FR ablation: one attention branch as wide as FR's K together; no per-class proposals or their loss."""
+    return FeatureRefinement(
+        num_classes,
+        in_chans,
+        FLOW.size,
+        specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        proposal=False,
+        dropout=dropout,
     )
 
 
@@ -214,18 +213,19 @@ def fr_no_attention(
     *,
     num_classes: int,
     in_chans: int,
-    specific_chans: int = 16,
+    specific_chans: int = 8,
+    feature_dim: int = 32,
     proposal_weight: float = 1.0,
     dropout: float = 0.5,
 ) -> FeatureRefinement:
-    """FR ablation: per-class proposals with plain average pooling instead of attention."""
-    return _build(
+    """FR ablation: per-class proposals from the unweighted feature maps (no attention)."""
+    return FeatureRefinement(
         num_classes,
         in_chans,
-        True,
-        False,
-        True,
+        FLOW.size,
         specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        attention=False,
         proposal_weight=proposal_weight,
         dropout=dropout,
     )
@@ -233,7 +233,22 @@ def fr_no_attention(
 
 @register_model("fr_no_fusion", input_spec=FLOW, training=FR_TRAINING)
 def fr_no_fusion(
-    *, num_classes: int, in_chans: int, specific_chans: int = 16, dropout: float = 0.5
+    *,
+    num_classes: int,
+    in_chans: int,
+    specific_chans: int = 8,
+    feature_dim: int = 32,
+    proposal_weight: float = 1.0,
+    dropout: float = 0.5,
 ) -> FeatureRefinement:
     """FR ablation: no classification branch; the per-class proposal scores are the class logits."""
-    return _build(num_classes, in_chans, True, True, False, specific_chans=specific_chans, dropout=dropout)
+    return FeatureRefinement(
+        num_classes,
+        in_chans,
+        FLOW.size,
+        specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        fusion=False,
+        proposal_weight=proposal_weight,
+        dropout=dropout,
+    )

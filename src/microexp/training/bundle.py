@@ -146,6 +146,7 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> Bundle:
         std=np.asarray(description["std"]),
         options=options,
         device=target,
+        test_flip=info.backend == "torch" and bool(description["train_config"].get("test_flip", False)),
     )
     return Bundle(
         trained=trained,

@@ -29,6 +29,8 @@ class TrainConfig:
     class_weighting: bool = False
     # Mirror flows left-right (u negated) with probability 0.5: faces are roughly symmetric.
     augment_flip: bool = False
+    # Torch models: average the predictions for each test input and its mirror image (fixed in advance).
+    test_flip: bool = False
     label_smoothing: float = 0.0
     early_stopping_patience: int | None = None
     val_fraction: float = 0.2
