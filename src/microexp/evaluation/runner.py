@@ -24,7 +24,7 @@ from microexp.data.schema import SampleTable
 from microexp.evaluation.metrics import score_by_part
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
-from microexp.training.engine import EpochCallback, train_model
+from microexp.training.engine import EpochCallback, TrainedModel, train_model
 from microexp.training.inputs import load_inputs
 
 logger = logging.getLogger(__name__)
@@ -45,15 +45,15 @@ class Task:
         return f"{self.model}/seed{self.seed}/{self.fold.name}"
 
 
-def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallback | None = None) -> pd.DataFrame:
-    """Train on the fold's training rows, predict its test rows; one row of predictions per test clip."""
+def train_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallback | None = None) -> TrainedModel:
+    """The model a task trains on its fold's training rows. Deterministic: the same task gives the same
+    model again, which is how a run's fold is re-created later (``microexp explain``)."""
     from microexp.training.seeding import fold_seed
 
-    samples = table.samples
     y = table.labels
-    groups = samples["subject"].to_numpy()
+    groups = table.samples["subject"].to_numpy()
     validation = None if task.fold.validation is None else (x[task.fold.validation], y[task.fold.validation])
-    trained = train_model(
+    return train_model(
         task.model,
         x[task.fold.train],
         y[task.fold.train],
@@ -65,6 +65,12 @@ def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallb
         on_epoch=on_epoch,
         validation=validation,
     )
+
+
+def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallback | None = None) -> pd.DataFrame:
+    """Train on the fold's training rows, predict its test rows; one row of predictions per test clip."""
+    samples = table.samples
+    trained = train_task(task, table, x, on_epoch)
     proba = trained.predict_proba(x[task.fold.test])
     test = samples.iloc[task.fold.test]
     frame = pd.DataFrame(

@@ -52,6 +52,37 @@ class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Everything a fitted classifier predicts with, as plain arrays (for model bundles: no pickle)."""
+        return {
+            "scaler_mean": self.scaler_.mean_,
+            "scaler_scale": self.scaler_.scale_,
+            "coef": self.model_.coef_,
+            "intercept": self.model_.intercept_,
+            "classes": self.classes_,
+            "c": np.array([self.c_]),
+        }
+
+    @classmethod
+    def from_state_arrays(cls, arrays: dict[str, np.ndarray]) -> LinearFlowClassifier:
+        """Rebuild a fitted classifier from :meth:`state_arrays`; predictions are identical (the
+        constructor's search settings only matter for fitting)."""
+        fitted = cls()
+        fitted.classes_ = arrays["classes"]
+        fitted.c_ = float(arrays["c"][0])
+        fitted.scaler_ = StandardScaler()
+        fitted.scaler_.mean_ = arrays["scaler_mean"]
+        fitted.scaler_.scale_ = arrays["scaler_scale"]
+        fitted.scaler_.var_ = arrays["scaler_scale"] ** 2
+        fitted.scaler_.n_features_in_ = len(arrays["scaler_mean"])
+        fitted.scaler_.n_samples_seen_ = 0
+        fitted.model_ = LogisticRegression(C=fitted.c_, max_iter=2000, class_weight="balanced")
+        fitted.model_.coef_ = arrays["coef"]
+        fitted.model_.intercept_ = arrays["intercept"]
+        fitted.model_.classes_ = arrays["classes"]
+        fitted.model_.n_features_in_ = arrays["coef"].shape[1]
+        return fitted
+
 
 @register_model("linear", input_spec=InputSpec("flow", channels=3, size=28), backend="sklearn")
 def linear(

@@ -33,6 +33,8 @@ class TrainConfig:
     # images only: turning a flow image would need its vectors turned too). Borders repeat the edge pixels.
     augment_shift: float = 0.0
     augment_rotate: float = 0.0
+    # Torch models: average the predictions for each test input and its mirror image (fixed in advance).
+    test_flip: bool = False
     label_smoothing: float = 0.0
     early_stopping_patience: int | None = None
     val_fraction: float = 0.2

@@ -68,6 +68,7 @@ class TrainedModel:
     std: np.ndarray
     options: Mapping[str, Any]
     device: torch.device = torch.device("cpu")
+    test_flip: bool = False  # average over each input and its mirror image (torch models)
 
     def _standardise(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         x = torch.as_tensor(x, dtype=torch.float32)
@@ -86,8 +87,12 @@ class TrainedModel:
         self.model.eval()
         outputs = []
         for start in range(0, len(x), batch_size):
-            batch = self._standardise(x[start : start + batch_size]).to(self.device)
-            outputs.append(torch.softmax(self.model(batch), dim=1).cpu())
+            raw = torch.as_tensor(x[start : start + batch_size], dtype=torch.float32)
+            proba = torch.softmax(self.model(self._standardise(raw).to(self.device)), dim=1)
+            if self.test_flip:
+                mirrored = self._standardise(mirror_flow(raw, self.input_spec)).to(self.device)
+                proba = (proba + torch.softmax(self.model(mirrored), dim=1)) / 2
+            outputs.append(proba.cpu())
         return torch.cat(outputs).double().numpy()
 
 
@@ -132,7 +137,7 @@ def train_model(
         )
     device = resolve_device(config.device)
     model = create_model(name, num_classes=num_classes, in_chans=x.shape[-3], **options).to(device)
-    trained = TrainedModel(name, num_classes, info.input_spec, model, mean, std, options, device)
+    trained = TrainedModel(name, num_classes, info.input_spec, model, mean, std, options, device, config.test_flip)
     x_all = torch.as_tensor(x, dtype=torch.float32)
     y_all = torch.as_tensor(y, dtype=torch.long)
     fit_rows, val_rows = np.arange(len(x)), np.array([], dtype=np.int64)

@@ -1,0 +1,254 @@
+"""FR: Feature Refinement, expression-specific feature learning and fusion (Zhou, Mao, Huang, Zhang and
+Zhang, Pattern Recognition 2022).
+
+What the paper describes, and how it maps onto this module:
+
+1. An inception module over the onset→apex optical flow (u, v, optical strain) gives *expression-shared*
+   features: :class:`Inception` (parallel 1x1, 3x3, 5x5 and pool→1x1 convolutions, concatenated).
+2. An *expression proposal module* with attention turns the shared features into one *expression-specific*
+   feature per class. Each class has its own convolution, its own spatial attention map (an "attention
+   factor" per position, a sigmoid) and its own binary proposal classifier ("is this clip class k?"). The
+   *proposal loss* is the binary cross-entropy of those K one-vs-rest classifiers.
+3. A *classification branch* fuses the K expression-specific features (concatenation, then one linear
+   layer) and predicts the class; its cross-entropy is added to the proposal loss.
+
+The text of the paper we could reach (its abstract and summaries) gives this structure but not the
+layer sizes, loss weight or schedule, so these are our choices, kept small because the input is a 28x28
+flow, there are 442 clips and a LOSO run must fit on two CPU cores: two inception blocks (1x1, 3x3, 5x5
+paths of 6 then 8 channels, stride 2, so 18 channels at 14x14 then 24 at 7x7), one 3x3 convolution of
+16 channels per class on the 7x7 shared map, attention by a 1x1 convolution + sigmoid per class,
+attention-weighted average pooling, dropout 0.5 before the proposal and fusion layers, and
+proposal-loss weight 1.0. The training defaults in ``FR_TRAINING`` are fixed in advance, not tuned on
+test folds (docs/results/fr.md says how they were chosen).
+
+Ablations (registered variants, so ``microexp evaluate --model fr_no_attention`` just works):
+
+- ``fr_no_proposal``: the shared features feed one plain branch (no per-class branches, no proposal loss).
+- ``fr_no_attention``: per-class branches and proposal loss kept; plain average pooling instead of attention.
+- ``fr_no_fusion``: no classification branch; the K proposal scores are the class logits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from microexp.models.registry import InputSpec, register_model
+
+FR_TRAINING = {
+    "epochs": 40,
+    "batch_size": 64,
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "cosine_schedule": True,
+    "class_weighting": True,
+    "augment_flip": True,
+    "test_flip": True,
+}
+
+
+def _conv_bn(in_chans: int, out_chans: int, kernel_size: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_chans, out_chans, kernel_size, stride=stride, padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(out_chans),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Inception(nn.Module):
+    """Inception block: parallel 1x1, 3x3 and 5x5 convolution paths of ``width`` channels each,
+    concatenated, so motion patterns of several extents (a lip corner, a brow) are seen at once. The
+    paths halve the resolution themselves (stride 2) instead of GoogLeNet's pooling: on CPU, pooling
+    layers over these maps took a third of a training step. GoogLeNet's fourth (3x3 max-pool) path is
+    left out for the same reason."""
+
+    def __init__(self, in_chans: int, width: int) -> None:
+        super().__init__()
+        self.paths = nn.ModuleList([_conv_bn(in_chans, width, k, stride=2) for k in (1, 3, 5)])
+        self.out_chans = 3 * width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([path(x) for path in self.paths], dim=1)
+
+
+class FeatureRefinement(nn.Module):
+    def __init__(
+        self,
+        num_classes: int,
+        in_chans: int = 3,
+        input_size: int = 28,
+        widths: tuple[int, int] = (6, 8),
+        specific_chans: int = 8,
+        feature_dim: int = 32,
+        proposal: bool = True,
+        attention: bool = True,
+        fusion: bool = True,
+        proposal_weight: float = 1.0,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        if not proposal and not fusion:
+            raise ValueError("FR without the proposal module needs the fusion branch to classify")
+        self.num_classes = num_classes
+        self.proposal_weight = proposal_weight
+        first = Inception(in_chans, widths[0])
+        second = Inception(first.out_chans, widths[1])
+        self.shared = nn.Sequential(first, second)
+        grid = math.ceil(math.ceil(input_size / 2) / 2)  # two stride-2 blocks
+        # Without proposals there is one branch as wide as the K branches together (same capacity).
+        self.branches = num_classes if proposal else 1
+        self.specific_chans = specific_chans * num_classes // self.branches
+        width = self.branches * self.specific_chans
+        # One convolution with K groups of output channels is exactly K independent per-class
+        # convolutions over the shared map, run as one kernel; grouped layers below keep them apart.
+        self.specific = _conv_bn(second.out_chans, width, 3)
+        self.attend = nn.Conv2d(width, self.branches, 1, groups=self.branches) if attention else None
+        # The expression-specific feature keeps *where* the motion is (a flattened map, not a global
+        # average): the position of a movement on the face is what tells the expressions apart.
+        dim = feature_dim * num_classes // self.branches
+        self.embed = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Conv1d(width * grid * grid, self.branches * dim, 1, groups=self.branches),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+        )
+        # Each class's binary proposal classifier reads only that class's feature.
+        self.propose = nn.Conv1d(num_classes * dim, num_classes, 1, groups=num_classes) if proposal else None
+        self.classify = nn.Linear(self.branches * dim, num_classes) if fusion else None
+
+    def _branch_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-branch feature maps (B, K, d, h, w) and attention maps (B, K, h, w) or None."""
+        features = self.specific(self.shared(x))
+        b, _, h, w = features.shape
+        maps = features.view(b, self.branches, self.specific_chans, h, w)
+        attention = torch.sigmoid(self.attend(features)) if self.attend is not None else None
+        return maps, attention
+
+    def _outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(class logits, proposal logits or None)."""
+        maps, attention = self._branch_maps(x)
+        if attention is not None:
+            maps = maps * attention.unsqueeze(2)
+        specific = self.embed(maps.flatten(1).unsqueeze(-1))  # (B, K * dim, 1), branch-major
+        proposals = self.propose(specific).squeeze(-1) if self.propose is not None else None
+        logits = self.classify(specific.squeeze(-1)) if self.classify is not None else proposals
+        return logits, proposals
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._outputs(x)[0]
+
+    def training_loss(self, x: torch.Tensor, y: torch.Tensor, criterion: nn.Module) -> torch.Tensor:
+        """Classification loss (the engine's criterion: class weights, label smoothing) plus the weighted
+        proposal loss: one-vs-rest binary cross-entropy of each class's proposal classifier."""
+        logits, proposals = self._outputs(x)
+        loss = criterion(logits, y)
+        if proposals is not None:
+            targets = F.one_hot(y, self.num_classes).float()
+            # The criterion's class weights (if any) also balance the one-vs-rest terms.
+            weight = getattr(criterion, "weight", None)
+            per_sample = weight[y].unsqueeze(1) if weight is not None else None
+            loss = loss + self.proposal_weight * F.binary_cross_entropy_with_logits(
+                proposals, targets, weight=per_sample
+            )
+        return loss
+
+    def class_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Each class's attention map (B, K, h, w) on the shared feature grid, values in [0, 1]. Without
+        attention (or with one shared branch), the mean activation of each branch stands in."""
+        maps, attention = self._branch_maps(x)
+        if attention is None:
+            attention = maps.mean(dim=2)
+            attention = attention / attention.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-6)
+        if attention.shape[1] == 1:
+            attention = attention.expand(-1, self.num_classes, -1, -1)
+        return attention
+
+
+FLOW = InputSpec("flow", channels=3, size=28)
+
+
+@register_model("fr", input_spec=FLOW, training=FR_TRAINING)
+def fr(
+    *,
+    num_classes: int,
+    in_chans: int,
+    specific_chans: int = 8,
+    feature_dim: int = 32,
+    proposal_weight: float = 1.0,
+    dropout: float = 0.5,
+) -> FeatureRefinement:
+    """FR (Zhou et al. 2022): inception shared features, per-class attention proposals, fused classifier."""
+    return FeatureRefinement(
+        num_classes,
+        in_chans,
+        FLOW.size,
+        specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        proposal_weight=proposal_weight,
+        dropout=dropout,
+    )
+
+
+@register_model("fr_no_proposal", input_spec=FLOW, training=FR_TRAINING)
+def fr_no_proposal(
+    *, num_classes: int, in_chans: int, specific_chans: int = 8, feature_dim: int = 32, dropout: float = 0.5
+) -> FeatureRefinement:
+    """FR ablation: one attention branch as wide as FR's K together; no per-class proposals or their loss."""
+    return FeatureRefinement(
+        num_classes,
+        in_chans,
+        FLOW.size,
+        specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        proposal=False,
+        dropout=dropout,
+    )
+
+
+@register_model("fr_no_attention", input_spec=FLOW, training=FR_TRAINING)
+def fr_no_attention(
+    *,
+    num_classes: int,
+    in_chans: int,
+    specific_chans: int = 8,
+    feature_dim: int = 32,
+    proposal_weight: float = 1.0,
+    dropout: float = 0.5,
+) -> FeatureRefinement:
+    """FR ablation: per-class proposals from the unweighted feature maps (no attention)."""
+    return FeatureRefinement(
+        num_classes,
+        in_chans,
+        FLOW.size,
+        specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        attention=False,
+        proposal_weight=proposal_weight,
+        dropout=dropout,
+    )
+
+
+@register_model("fr_no_fusion", input_spec=FLOW, training=FR_TRAINING)
+def fr_no_fusion(
+    *,
+    num_classes: int,
+    in_chans: int,
+    specific_chans: int = 8,
+    feature_dim: int = 32,
+    proposal_weight: float = 1.0,
+    dropout: float = 0.5,
+) -> FeatureRefinement:
+    """FR ablation: no classification branch; the per-class proposal scores are the class logits."""
+    return FeatureRefinement(
+        num_classes,
+        in_chans,
+        FLOW.size,
+        specific_chans=specific_chans,
+        feature_dim=feature_dim,
+        fusion=False,
+        proposal_weight=proposal_weight,
+        dropout=dropout,
+    )

@@ -1,0 +1,169 @@
+"""Model bundles: identical predictions after a round trip, and loading never unpickles anything."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import microexp.data.registry
+from flow_tables import make_flow_table
+from microexp.cli import app
+from microexp.errors import ConfigError, DataNotFoundError
+from microexp.models import get_model_info
+from microexp.training.bundle import load_bundle, save_bundle
+from microexp.training.config import TrainConfig
+from microexp.training.engine import train_model
+from microexp.training.inputs import load_inputs
+
+PREPROCESSING = {"flow_method": "tvl1", "norm": "minmax", "size": 28}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    table = make_flow_table(tmp_path_factory.mktemp("toy"))
+    spec = get_model_info("fr").input_spec
+    return table, load_inputs(table, spec)
+
+
+CONFIG = TrainConfig(epochs=2, batch_size=8, device="cpu", test_flip=True)
+
+
+def fit(name, table, x, **options):
+    groups = table.samples["subject"].to_numpy()
+    return train_model(
+        name, x, table.labels, groups, num_classes=3, seed=0, config=CONFIG, model_options=options
+    )
+
+
+@pytest.fixture
+def forbid_pickle(monkeypatch):
+    """Any attempt to unpickle (directly or through torch.load) fails the test."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a bundle must load without unpickling")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+
+
+@pytest.mark.parametrize(
+    ("name", "options"), [("fr", {"dropout": 0.3}), ("ststnet", {}), ("linear", {"inner_folds": 2})]
+)
+def test_round_trip_gives_identical_probabilities(tmp_path, toy, forbid_pickle, name, options):
+    table, x = toy
+    trained = fit(name, table, x, **options)
+    save_bundle(
+        tmp_path / "b",
+        trained,
+        classes=table.classes,
+        dataset="toy",
+        preprocessing=PREPROCESSING,
+        train_config=CONFIG,
+    )
+    bundle = load_bundle(tmp_path / "b")
+    np.testing.assert_array_equal(bundle.predict_proba(x), trained.predict_proba(x))
+    assert bundle.classes == table.classes
+    assert bundle.input_spec == trained.input_spec
+    assert bundle.preprocessing == PREPROCESSING
+    assert bundle.train_config["epochs"] == 2
+    assert bundle.trained.options == options
+    assert bundle.trained.test_flip == (name != "linear")  # mirrored test inputs: torch models only
+
+
+def test_bundle_is_json_plus_safetensors(tmp_path, toy):
+    table, x = toy
+    save_bundle(
+        tmp_path / "b",
+        fit("fr", table, x),
+        classes=table.classes,
+        dataset="toy",
+        preprocessing={},
+        train_config={},
+    )
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["bundle.json", "weights.safetensors"]
+    description = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    assert description["model"] == "fr"
+    assert description["classes"] == list(table.classes)
+    assert description["input_spec"] == {"modality": "flow", "channels": 3, "size": 28, "frames": 1}
+    assert len(description["mean"]) == len(description["std"]) == 3
+
+
+def test_wrong_input_shape_names_the_expected_one(tmp_path, toy):
+    table, x = toy
+    save_bundle(
+        tmp_path / "b",
+        fit("fr", table, x),
+        classes=table.classes,
+        dataset="toy",
+        preprocessing={},
+        train_config={},
+    )
+    with pytest.raises(ConfigError, match=r"flow 3x28x28 inputs shaped \(2, 3, 28, 28\)"):
+        load_bundle(tmp_path / "b").predict_proba(x[:2, :, :14, :14])
+
+
+def test_missing_bundle_says_how_to_make_one(tmp_path):
+    with pytest.raises(DataNotFoundError, match="microexp train"):
+        load_bundle(tmp_path)
+
+
+def test_class_names_must_match_the_model(tmp_path, toy):
+    table, x = toy
+    with pytest.raises(ConfigError, match="2 class names"):
+        save_bundle(
+            tmp_path / "b",
+            fit("fr", table, x),
+            classes=["a", "b"],
+            dataset="toy",
+            preprocessing={},
+            train_config={},
+        )
+
+
+def test_train_command_writes_a_bundle_with_training_and_model_options(tmp_path, toy, monkeypatch):
+    table, _ = toy
+    monkeypatch.setattr(microexp.data.registry, "load_table", lambda *_args: table, raising=False)
+    args = [
+        "train",
+        "--dataset",
+        "toy",
+        "--data-dir",
+        str(tmp_path),
+        "--model",
+        "fr",
+        "--out",
+        str(tmp_path / "b"),
+    ]
+    result = CliRunner().invoke(
+        app, [*args, "--set", "epochs=2", "--set", "batch_size=8", "--set", "dropout=0.25"]
+    )
+    assert result.exit_code == 0, result.output
+    bundle = load_bundle(tmp_path / "b")
+    assert bundle.train_config["epochs"] == 2 and bundle.train_config["batch_size"] == 8
+    assert bundle.trained.options == {"dropout": 0.25}
+    assert bundle.dataset == "toy"
+
+
+def test_train_command_rejects_an_unknown_option(tmp_path, toy, monkeypatch):
+    table, _ = toy
+    monkeypatch.setattr(microexp.data.registry, "load_table", lambda *_args: table, raising=False)
+    args = [
+        "train",
+        "--dataset",
+        "toy",
+        "--data-dir",
+        str(tmp_path),
+        "--model",
+        "fr",
+        "--out",
+        str(tmp_path / "b"),
+    ]
+    result = CliRunner().invoke(app, [*args, "--set", "epochz=2"])
+    assert isinstance(result.exception, ConfigError)
+    assert "epochz" in str(result.exception) and "valid options" in str(result.exception)
