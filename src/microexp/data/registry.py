@@ -15,12 +15,14 @@ from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
 from microexp.data.schema import SampleTable
 from microexp.data.smic import SMIC
+from microexp.data.synthetic import SyntheticMicroExpressions
 from microexp.errors import ConfigError
 
 DATASETS = {
     adapter.name: adapter
     for adapter in (
-        MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite
+        MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite,
+        SyntheticMicroExpressions,
     )
 }
 
