@@ -28,7 +28,7 @@ import dataclasses
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,7 +171,9 @@ def _bumps(size: int, centres: np.ndarray, vectors: np.ndarray, radii: np.ndarra
 
 
 def _remap(image: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
-    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    # cubic, not bilinear: bilinear blurs a frame more the nearer its shift is to half a pixel, which would
+    # make sharpness flicker with the head motion
+    return cv2.remap(image, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
 
 def make_subject(base: np.ndarray, base_landmarks: np.ndarray, number: int, seed: int) -> Subject:
@@ -304,12 +306,16 @@ def _image_digest(image: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(image).tobytes() + str(image.shape).encode()).hexdigest()[:16]
 
 
-def make_subjects(settings: SyntheticSettings, image: np.ndarray | None = None, first: int = 1) -> list[Subject]:
-    """``settings.subjects`` identities numbered from ``first`` (each depends only on seed and number)."""
+def make_subjects(
+    settings: SyntheticSettings, image: np.ndarray | None = None, numbers: Sequence[int] | None = None
+) -> list[Subject]:
+    """The identities numbered ``numbers`` (default 1 .. settings.subjects); each depends only on the seed
+    and its number, so subject 9 is the same whether or not subjects 1-8 were made."""
     source = "the astronaut image" if image is None else "the face image"
     base = face_frame(default_face_image() if image is None else image, settings.frame_size, source)
     base_landmarks = _landmarks(base, source)
-    return [make_subject(base, base_landmarks, n, settings.seed) for n in range(first, first + settings.subjects)]
+    numbers = range(1, settings.subjects + 1) if numbers is None else numbers
+    return [make_subject(base, base_landmarks, n, settings.seed) for n in numbers]
 
 
 def clip_plan(settings: SyntheticSettings) -> list[tuple[int, int, str]]:
@@ -382,11 +388,20 @@ def write_database(
     return root
 
 
+def database_id(root: str | Path) -> str:
+    """A short id of a written database's manifest: caches of its flows go under it, so regenerating the
+    database with other settings (same clip names, other frames) never reads stale flows."""
+    manifest = Path(root) / MANIFEST
+    if not manifest.is_file():
+        raise ConfigError(f"{root} holds no synthetic database ({MANIFEST} is missing); write one first")
+    return hashlib.sha1(manifest.read_bytes()).hexdigest()[:12]
+
+
 def example_clip(
     expression: str, settings: SyntheticSettings = SyntheticSettings(), image: np.ndarray | None = None, index: int = 0
 ) -> SyntheticClip:
     """A clip of a subject who is not in the database written with ``settings`` (held out by construction)."""
-    subject = make_subjects(dataclasses.replace(settings, subjects=1), image, first=settings.subjects + 1 + index)[0]
+    subject = make_subjects(settings, image, [settings.subjects + 1 + index])[0]
     rng = np.random.default_rng([settings.seed, subject.number, 1000 + CLASSES.index(expression)])
     return render_clip(subject, expression, settings, rng)
 
