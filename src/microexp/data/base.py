@@ -324,3 +324,103 @@ class DatabaseAdapter:
             except (UnidentifiedImageError, OSError, SyntaxError) as error:
                 problems.append(f"{self.where(row)}: image {path} is damaged ({error}); replace the file")
         return problems
+
+
+class StillImageAdapter(DatabaseAdapter):
+    """Base of the macro-expression databases of still photographs (CK+, JAFFE, FER-2013).
+
+    One row per image rather than per clip: the image is the only frame and the ``apex_path`` column, so
+    the apex input loader reads it like a micro-expression apex crop. Databases that ship pixels instead of
+    files (FER-2013) put the uint8 array in ``apex_image`` instead.
+
+    ``crop_faces``: the images are full photographs (JAFFE 256x256, CK+ 640x490): detect the face, align it
+    on the eyes and keep a ``crop_size`` grey crop in ``apex_image`` (done once at load, as the models take
+    48x48 faces and a whole photo would be mostly background).
+    """
+
+    default_sheets = ()
+    has_sheet: ClassVar[bool] = False  # labels come from the folder tree or the file names
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        *,
+        sheet: str | Path | Sequence[str | Path] | None = None,
+        crop_faces: bool = False,
+        crop_size: int = 48,
+        face_backend: str = "dlib",
+    ):
+        if sheet is not None and not self.has_sheet:
+            raise ConfigError(f"{self.title}: labels come from {self.layout}; there is no sheet to pass")
+        super().__init__(root, sheet=sheet)
+        self.crop_faces = crop_faces
+        self.crop_size = crop_size
+        self.face_backend = face_backend
+
+    def require_root(self) -> Path:
+        if self.root is None or not self.root.is_dir():
+            raise DataNotFoundError(
+                f"{self.title}: data folder {self.root} does not exist; expected layout {self.layout}"
+            )
+        return self.root
+
+    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
+        """One row per image; ``frames=False`` skips checking that the image files exist."""
+        chosen = self.protocol(protocol)
+        rows = self.annotated_rows(chosen)
+        if frames:
+            missing = [row for row in rows if "apex_path" in row and not Path(row["apex_path"]).is_file()]
+            if missing:
+                raise DataNotFoundError(
+                    f"{self.where(missing[0])}: image {missing[0]['apex_path']} does not exist "
+                    f"({len(missing)} missing in all); expected layout {self.layout}"
+                )
+        if self.crop_faces:
+            for row in rows:
+                row["apex_image"] = self._face_crop(row)
+        return self._table(chosen, rows)
+
+    def _face_crop(self, row: dict):
+        from microexp.data.images import read_image
+        from microexp.preprocess.align import face_crop
+
+        image = row.get("apex_image")
+        if image is None:
+            image = read_image(row["apex_path"], mode="L", what=self.where(row))[..., 0]
+        return face_crop(image, size=self.crop_size, backend=self.face_backend, frame=self.where(row))
+
+    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
+        """Every image is opened (``all_frames`` changes nothing: each row has one image)."""
+        chosen = self.protocol(protocol)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rows = self.annotated_rows(chosen)
+        problems = []
+        for row in rows:
+            if "apex_path" not in row:
+                continue
+            try:
+                with Image.open(row["apex_path"]) as image:
+                    image.verify()
+            except FileNotFoundError:
+                problems.append(f"{self.where(row)}: image {row['apex_path']} does not exist")
+            except (UnidentifiedImageError, OSError, SyntaxError) as error:
+                problems.append(f"{self.where(row)}: image {row['apex_path']} is damaged ({error})")
+        return CheckReport(self._table(chosen, rows), problems, [str(w.message) for w in caught])
+
+
+def image_row(subject: str, path: Path, emotion: str, root: Path, **extra: object) -> dict:
+    """A still-image row in the form ``read_clips`` returns; the image is its only frame."""
+    return {
+        "subject": subject,
+        "clip": path.stem,
+        "emotion": emotion,
+        "onset": None,
+        "apex": None,
+        "offset": None,
+        "aus": "",
+        "sheet": str(path.relative_to(root)),
+        "apex_path": str(path),
+        "frames": (str(path),),
+        **extra,
+    }

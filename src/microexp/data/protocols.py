@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -20,6 +21,15 @@ class Fold:
     name: str
     train: np.ndarray  # row positions in the table
     test: np.ndarray
+    # A fixed validation set (FER-2013's PublicTest) for early stopping; never fitted on. None: the engine
+    # draws validation subjects from ``train`` when early stopping is on.
+    validation: np.ndarray | None = None
+
+
+class Splitter(Protocol):
+    """What the evaluation runner needs of a protocol."""
+
+    def split(self, table: SampleTable) -> Iterator[Fold]: ...
 
 
 class LeaveOneSubjectOut:
@@ -37,6 +47,76 @@ class LeaveOneSubjectOut:
         for subject in table.subjects:
             held_out = subjects == subject
             yield Fold(name=str(subject), train=np.flatnonzero(~held_out), test=np.flatnonzero(held_out))
+
+
+class SubjectKFold:
+    """``n_splits`` folds of whole subjects (seeded shuffle, then near-equal subject counts per fold).
+
+    For databases with several near-identical images per subject (CK+: three frames of each sequence), a
+    split by image would put the same face in training and test.
+    """
+
+    def __init__(self, n_splits: int = 10, seed: int = 0) -> None:
+        if n_splits < 2:
+            raise ConfigError(f"SubjectKFold needs at least 2 splits, got {n_splits}")
+        self.n_splits = n_splits
+        self.seed = seed
+
+    def get_n_splits(self, table: SampleTable) -> int:
+        return self.n_splits
+
+    def split(self, table: SampleTable) -> Iterator[Fold]:
+        subjects = table.samples["subject"].to_numpy()
+        unique = np.array(table.subjects)
+        if len(unique) < self.n_splits:
+            raise DataError(
+                f"{table.name}: {self.n_splits}-fold by subject needs at least {self.n_splits} subjects, "
+                f"found {len(unique)}"
+            )
+        shuffled = np.random.default_rng(self.seed).permutation(unique)
+        width = len(str(self.n_splits))
+        for index, held_out_subjects in enumerate(np.array_split(shuffled, self.n_splits), start=1):
+            held_out = np.isin(subjects, held_out_subjects)
+            yield Fold(
+                name=f"fold{index:0{width}d}", train=np.flatnonzero(~held_out), test=np.flatnonzero(held_out)
+            )
+
+
+class OfficialSplit:
+    """A database's own train / validation / test split, read from a column of the table (FER-2013's
+    ``split``: Training, PublicTest, PrivateTest). One fold, named after the test part."""
+
+    def __init__(
+        self,
+        column: str = "split",
+        train: str = "Training",
+        validation: str | None = "PublicTest",
+        test: str = "PrivateTest",
+    ) -> None:
+        self.column, self.train, self.validation, self.test = column, train, validation, test
+
+    def get_n_splits(self, table: SampleTable) -> int:
+        return 1
+
+    def split(self, table: SampleTable) -> Iterator[Fold]:
+        if self.column not in table.samples.columns:
+            raise DataError(
+                f"{table.name}: the official split reads column {self.column!r}, which this table lacks; "
+                "only databases that ship a split (FER-2013) have it"
+            )
+        parts = table.samples[self.column].to_numpy()
+        wanted = [self.train, self.test] + ([self.validation] if self.validation else [])
+        for part in wanted:
+            if not (parts == part).any():
+                raise DataError(
+                    f"{table.name}: no rows with {self.column} == {part!r}; found {sorted(set(parts))}"
+                )
+        yield Fold(
+            name=self.test,
+            train=np.flatnonzero(parts == self.train),
+            test=np.flatnonzero(parts == self.test),
+            validation=np.flatnonzero(parts == self.validation) if self.validation else None,
+        )
 
 
 class SubjectValidationSplit:

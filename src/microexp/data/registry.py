@@ -8,8 +8,11 @@ from pathlib import Path
 from microexp.data.casme2 import CASME2
 from microexp.data.casme2_long import CASME2Long
 from microexp.data.casme3 import CASME3PartA, CASME3PartC
+from microexp.data.ckplus import CKPlus, CKPlus48
 from microexp.data.composite import MEGC2019Composite
 from microexp.data.dfme import DFME
+from microexp.data.fer2013 import FER2013
+from microexp.data.jaffe import JAFFE
 from microexp.data.megc2019 import MEGC2019
 from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
@@ -21,7 +24,8 @@ from microexp.errors import ConfigError
 DATASETS = {
     adapter.name: adapter
     for adapter in (
-        MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite,
+        *(MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
+        *(CKPlus, CKPlus48, JAFFE, FER2013),  # macro-expression stills
         SyntheticMicroExpressions,
     )
 }
@@ -38,9 +42,7 @@ def get_dataset(name: str) -> type:
     return DATASETS[name]
 
 
-def open_dataset(
-    name: str, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
-):
+def open_dataset(name: str, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None):
     """An adapter for a copy at ``root``; ``sheet`` overrides where its annotation sheet is read from."""
     adapter = get_dataset(name)
     if adapter is MEGC2019Composite:

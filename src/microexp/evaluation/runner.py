@@ -1,4 +1,5 @@
-"""Leave-one-subject-out evaluation over folds x seeds, with pooled scoring.
+"""Cross-validated evaluation over folds x seeds, with pooled scoring. Leave-one-subject-out by default;
+any splitter of :mod:`microexp.data.protocols` (subject k-fold for CK+, the official FER-2013 split) fits.
 
 A task is one fold of one seed. Tasks are independent: each trains from scratch on its training
 rows, with a seed derived from (seed, fold name), so the results do not depend on the order or the
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from microexp.data.protocols import Fold, LeaveOneSubjectOut
+from microexp.data.protocols import Fold, LeaveOneSubjectOut, Splitter
 from microexp.data.schema import SampleTable
 from microexp.evaluation.metrics import score_by_part
 from microexp.models.registry import get_model_info
@@ -51,6 +52,7 @@ def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallb
     samples = table.samples
     y = table.labels
     groups = samples["subject"].to_numpy()
+    validation = None if task.fold.validation is None else (x[task.fold.validation], y[task.fold.validation])
     trained = train_model(
         task.model,
         x[task.fold.train],
@@ -61,6 +63,7 @@ def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallb
         config=task.config,
         model_options=task.model_options,
         on_epoch=on_epoch,
+        validation=validation,
     )
     proba = trained.predict_proba(x[task.fold.test])
     test = samples.iloc[task.fold.test]
@@ -100,8 +103,9 @@ def make_tasks(
     seeds: Sequence[int],
     config: TrainConfig,
     model_options: Mapping[str, Any] | None = None,
+    splitter: Splitter | None = None,
 ) -> list[Task]:
-    folds = list(LeaveOneSubjectOut().split(table))
+    folds = list((splitter or LeaveOneSubjectOut()).split(table))
     return [Task(model, seed, fold, config, dict(model_options or {})) for seed in seeds for fold in folds]
 
 
@@ -115,12 +119,14 @@ def run_loso(
     workers: int = 1,
     on_task_done: FoldCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    splitter: Splitter | None = None,
 ) -> pd.DataFrame:
-    """Predictions of every clip for every seed (one row per seed x clip), in table order."""
+    """Predictions of every test clip for every seed (one row per seed x clip), in table order.
+    ``splitter``: how the table is cut into folds (default leave-one-subject-out)."""
     info = get_model_info(model)
     config = config or TrainConfig.from_dict(dict(info.training))
     x = load_inputs(table, info.input_spec)
-    tasks = make_tasks(table, model, seeds, config, model_options)
+    tasks = make_tasks(table, model, seeds, config, model_options, splitter)
     results: list[pd.DataFrame] = []
     if workers <= 1:
         for done, task in enumerate(tasks, start=1):
@@ -162,8 +168,8 @@ def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall
         "model": model,
         "classes": list(table.classes),
         "seeds": seeds,
-        "n_clips": len(table),
-        "n_folds": len(table.subjects),
+        "n_clips": int(predictions["clip_id"].nunique()),
+        "n_folds": int(predictions["fold"].nunique()),
         "wall_seconds": round(wall_seconds, 2),
         "uf1": aggregate("all", "uf1"),
         "uar": aggregate("all", "uar"),

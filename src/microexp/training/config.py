@@ -29,6 +29,10 @@ class TrainConfig:
     class_weighting: bool = False
     # Mirror flows left-right (u negated) with probability 0.5: faces are roughly symmetric.
     augment_flip: bool = False
+    # Random translation by up to this fraction of the side, and rotation by up to this many degrees (apex
+    # images only: turning a flow image would need its vectors turned too). Borders repeat the edge pixels.
+    augment_shift: float = 0.0
+    augment_rotate: float = 0.0
     label_smoothing: float = 0.0
     early_stopping_patience: int | None = None
     val_fraction: float = 0.2
@@ -40,6 +44,11 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ConfigError(
                 f"epochs, batch_size and lr must be positive, got {self.epochs}, {self.batch_size}, {self.lr}"
+            )
+        if not 0.0 <= self.augment_shift < 0.5 or not 0.0 <= self.augment_rotate <= 180.0:
+            raise ConfigError(
+                "augment_shift must be in [0, 0.5) (fraction of the side) and augment_rotate in [0, 180] "
+                f"degrees, got {self.augment_shift} and {self.augment_rotate}"
             )
 
     @classmethod

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from microexp.data.protocols import SubjectValidationSplit
+from microexp.errors import ConfigError
 from microexp.models.registry import InputSpec, create_model, get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.seeding import seed_everything
@@ -41,6 +42,18 @@ def mirror_flow(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
         u = spec.channels - 3 if spec.modality == "apex+flow" else 0
         mirrored[:, u] = 255.0 - mirrored[:, u]
     return mirrored
+
+
+def random_affine(x: torch.Tensor, *, shift: float, degrees: float, generator: torch.Generator) -> torch.Tensor:
+    """Each image of the batch (B, C, H, W) moved by up to ``shift`` of its side and turned by up to
+    ``degrees``, drawn independently; pixels from outside repeat the border."""
+    batch = len(x)
+    angle = (torch.rand(batch, generator=generator) * 2 - 1) * np.deg2rad(degrees)
+    offset = (torch.rand(batch, 2, generator=generator) * 2 - 1) * 2 * shift  # grid coordinates span 2
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1).to(x)
+    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
 @dataclass
@@ -96,8 +109,11 @@ def train_model(
     config: TrainConfig | None = None,
     model_options: Mapping[str, Any] | None = None,
     on_epoch: EpochCallback | None = None,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainedModel:
-    """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation)."""
+    """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation).
+    ``validation``: a fixed (x, y) validation set for early stopping (a database's official one) instead
+    of validation subjects drawn from the training rows; never fitted on, unused without early stopping."""
     info = get_model_info(name)
     config = config or TrainConfig.from_dict(dict(info.training))
     options = dict(model_options or {})
@@ -108,13 +124,23 @@ def train_model(
         model.fit(x, y, groups=groups)
         return TrainedModel(name, num_classes, info.input_spec, model, mean, std, options)
 
+    modality = info.input_spec.modality
+    if (config.augment_rotate and modality != "apex") or (config.augment_shift and modality == "frames"):
+        raise ConfigError(
+            f"{name} takes {info.input_spec.describe()}: augment_rotate is for apex images only (flow "
+            "vectors would need turning too) and augment_shift for single images; use augment_flip"
+        )
     device = resolve_device(config.device)
     model = create_model(name, num_classes=num_classes, in_chans=x.shape[-3], **options).to(device)
     trained = TrainedModel(name, num_classes, info.input_spec, model, mean, std, options, device)
     x_all = torch.as_tensor(x, dtype=torch.float32)
     y_all = torch.as_tensor(y, dtype=torch.long)
     fit_rows, val_rows = np.arange(len(x)), np.array([], dtype=np.int64)
-    if config.early_stopping_patience is not None:
+    if config.early_stopping_patience is not None and validation is not None:
+        x_all = torch.cat([x_all, torch.as_tensor(validation[0], dtype=torch.float32)])
+        y_all = torch.cat([y_all, torch.as_tensor(validation[1], dtype=torch.long)])
+        val_rows = np.arange(len(x), len(x_all))
+    elif config.early_stopping_patience is not None:
         fit_rows, val_rows = SubjectValidationSplit(config.val_fraction, seed).split(groups)
 
     weight = None
@@ -143,6 +169,10 @@ def train_model(
                 flip = torch.rand(len(index), generator=generator).to(device) < 0.5
                 batch_x = torch.where(
                     flip.view(-1, *[1] * (batch_x.dim() - 1)), mirror_flow(batch_x, info.input_spec), batch_x
+                )
+            if config.augment_shift or config.augment_rotate:
+                batch_x = random_affine(
+                    batch_x, shift=config.augment_shift, degrees=config.augment_rotate, generator=generator
                 )
             batch_x = trained._standardise(batch_x)
             loss = (

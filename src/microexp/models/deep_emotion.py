@@ -1,0 +1,117 @@
+"""Deep-Emotion: facial expression recognition with an attentional convolutional network (Minaee, Minaei and
+Abdolrashidi, Sensors 2021; arXiv 1902.01019).
+
+A spatial transformer (a localisation network regressing a 2x3 affine matrix, then a resampling of the
+input with it) lets the network focus on the face regions that matter; a small feature network classifies
+the transformed image. Layer sizes follow the reference implementation for 48x48 grey input:
+
+- localisation: conv 7x7 (8) -> max-pool 2 -> ReLU -> conv 5x5 (10) -> max-pool 2 -> ReLU -> FC 32 -> ReLU
+  -> FC 6, the last layer initialised to the identity transform (zero weights, bias [1 0 0 0 1 0]);
+- features: conv 3x3 (10) -> ReLU -> conv 3x3 (10) -> max-pool 2 -> ReLU -> conv 3x3 (10) -> ReLU ->
+  conv 3x3 (10) -> batch norm -> max-pool 2 -> ReLU -> dropout -> FC 50 -> ReLU -> FC classes.
+
+Two deliberate differences from that code: its dropout stays on at test time (``F.dropout`` without the
+training flag), ours is a module that turns off in eval; and the loss adds the paper's L2 penalty on the
+fully-connected weights (weight ``fc_penalty``, our choice of 1e-3). The same network takes more input
+channels (apex grey + flow u, v, strain) for the micro-expression variant.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from microexp.models.registry import InputSpec, register_model
+
+IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+class DeepEmotion(nn.Module):
+    def __init__(
+        self,
+        num_classes: int = 7,
+        in_chans: int = 1,
+        input_size: int = 48,
+        dropout: float = 0.5,
+        fc_penalty: float = 1e-3,
+    ) -> None:
+        super().__init__()
+        self.fc_penalty = fc_penalty
+        self.localization = nn.Sequential(
+            nn.Conv2d(in_chans, 8, kernel_size=7),
+            nn.MaxPool2d(2, stride=2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(8, 10, kernel_size=5),
+            nn.MaxPool2d(2, stride=2),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+        )
+        self.features = nn.Sequential(
+            nn.Conv2d(in_chans, 10, kernel_size=3),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(10, 10, kernel_size=3),
+            nn.MaxPool2d(2, 2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(10, 10, kernel_size=3),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(10, 10, kernel_size=3),
+            nn.BatchNorm2d(10),
+            nn.MaxPool2d(2, 2),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+        )
+        # Flattened sizes depend on the input side (640 and 810 at 48x48): measure them once.
+        with torch.no_grad():
+            probe = torch.zeros(1, in_chans, input_size, input_size)
+            loc_size, feature_size = self.localization(probe).shape[1], self.features(probe).shape[1]
+        self.fc_loc = nn.Sequential(nn.Linear(loc_size, 32), nn.ReLU(inplace=True), nn.Linear(32, 6))
+        # Start as the identity transform so early training sees the image unchanged.
+        nn.init.zeros_(self.fc_loc[2].weight)
+        with torch.no_grad():
+            self.fc_loc[2].bias.copy_(torch.tensor(IDENTITY))
+        self.fc1 = nn.Linear(feature_size, 50)
+        self.fc2 = nn.Linear(50, num_classes)
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """The 2x3 affine matrices (B, 2, 3) the localisation network chooses for the batch."""
+        return self.fc_loc(self.localization(x)).view(-1, 2, 3)
+
+    def attend(self, x: torch.Tensor) -> torch.Tensor:
+        """The input resampled by the spatial transformer: what the feature network sees."""
+        grid = F.affine_grid(self.transform(x), list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, align_corners=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(self.features(self.attend(x)))))
+
+    def training_loss(self, x: torch.Tensor, y: torch.Tensor, criterion: nn.Module) -> torch.Tensor:
+        penalty = self.fc1.weight.pow(2).sum() + self.fc2.weight.pow(2).sum()
+        return criterion(self(x), y) + self.fc_penalty * penalty
+
+
+# The reference code's schedule (Adam, learning rate 0.005, batch 128, 100 epochs).
+REFERENCE_TRAINING = {"epochs": 100, "batch_size": 128, "lr": 0.005, "optimizer": "adam"}
+
+
+@register_model(
+    "deep_emotion", input_spec=InputSpec("apex", channels=1, size=48), training=REFERENCE_TRAINING
+)
+def deep_emotion(
+    *, num_classes: int, in_chans: int, input_size: int = 48, dropout: float = 0.5, fc_penalty: float = 1e-3
+) -> DeepEmotion:
+    """Deep-Emotion (Minaee et al. 2021): spatial-transformer attention + small CNN on a 48x48 grey face."""
+    return DeepEmotion(num_classes, in_chans, input_size, dropout, fc_penalty)
+
+
+@register_model(
+    "deep_emotion_apexflow",
+    input_spec=InputSpec("apex+flow", channels=4, size=48),
+    training=REFERENCE_TRAINING,
+)
+def deep_emotion_apexflow(
+    *, num_classes: int, in_chans: int, input_size: int = 48, dropout: float = 0.5, fc_penalty: float = 1e-3
+) -> DeepEmotion:
+    """Deep-Emotion on the grey apex face stacked with the onset-apex flow (u, v, strain)."""
+    return DeepEmotion(num_classes, in_chans, input_size, dropout, fc_penalty)

@@ -1,0 +1,69 @@
+"""Subject k-fold (CK+) and the official split (FER-2013)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from microexp.data.protocols import OfficialSplit, SubjectKFold
+from microexp.data.schema import build_table
+from microexp.errors import ConfigError, DataError
+
+
+def table_of(subjects: list[str], splits: list[str] | None = None):
+    rows = [
+        {
+            "dataset": "t",
+            "subject": s,
+            "clip_id": f"t/{s}/{i}",
+            "clip": str(i),
+            "label": i % 2,
+            **({"split": splits[i]} if splits else {}),
+        }
+        for i, s in enumerate(subjects)
+    ]
+    return build_table("t", ("a", "b"), rows)
+
+
+@pytest.mark.parametrize(("n_subjects", "n_splits"), [(23, 10), (10, 10), (118, 10), (7, 3)])
+def test_subject_kfold_never_puts_a_subject_in_two_folds(n_subjects, n_splits):
+    rng = np.random.default_rng(n_subjects)
+    subjects = [f"S{rng.integers(n_subjects):03d}" for _ in range(6 * n_subjects)]
+    table = table_of(subjects)
+    folds = list(SubjectKFold(n_splits, seed=3).split(table))
+    assert len(folds) == n_splits
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested) == list(range(len(table)))  # every row tested exactly once
+    names = table.samples["subject"].to_numpy()
+    seen: dict[str, str] = {}
+    for fold in folds:
+        assert not set(names[fold.train]) & set(names[fold.test])
+        for subject in set(names[fold.test]):
+            assert seen.setdefault(subject, fold.name) == fold.name
+    sizes = [len(set(names[f.test])) for f in folds]
+    assert max(sizes) - min(sizes) <= 1  # subjects spread evenly
+
+
+def test_subject_kfold_is_seeded_and_checks_its_input():
+    table = table_of([f"S{i}" for i in range(20)])
+    first = [f.test.tolist() for f in SubjectKFold(5, seed=1).split(table)]
+    assert first == [f.test.tolist() for f in SubjectKFold(5, seed=1).split(table)]
+    assert first != [f.test.tolist() for f in SubjectKFold(5, seed=2).split(table)]
+    with pytest.raises(DataError, match="needs at least 30 subjects, found 20"):
+        list(SubjectKFold(30).split(table))
+    with pytest.raises(ConfigError, match="at least 2 splits"):
+        SubjectKFold(1)
+
+
+def test_official_split_keeps_public_test_for_validation_only():
+    splits = ["Training"] * 5 + ["PublicTest"] * 2 + ["PrivateTest"] * 3
+    table = table_of([f"x{i}" for i in range(10)], splits)
+    (fold,) = OfficialSplit().split(table)
+    assert fold.name == "PrivateTest"
+    assert fold.train.tolist() == [0, 1, 2, 3, 4]
+    assert fold.validation.tolist() == [5, 6]
+    assert fold.test.tolist() == [7, 8, 9]
+    with pytest.raises(DataError, match="lacks"):
+        list(OfficialSplit().split(table_of(["a", "b"])))
+    with pytest.raises(DataError, match="no rows with split == 'PublicTest'"):
+        list(OfficialSplit().split(table_of(["a", "b"], ["Training", "PrivateTest"])))
