@@ -23,7 +23,8 @@ install: $(VENV)/.installed
 evaluate: install
 	$(VENV)/bin/microexp evaluate --dataset megc2019 --data-dir $(DATA)/megc2019 --model ststnet --seeds 0,1,2 --out runs/megc2019-ststnet
 
-demo: evaluate
+demo: install
+	$(VENV)/bin/microexp demo --out runs/demo
 
 test: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest

@@ -18,6 +18,7 @@ from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
 from microexp.data.schema import SampleTable
 from microexp.data.smic import SMIC
+from microexp.data.synthetic import SyntheticMicroExpressions
 from microexp.errors import ConfigError
 
 DATASETS = {
@@ -25,6 +26,7 @@ DATASETS = {
     for adapter in (
         *(MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
         *(CKPlus, CKPlus48, JAFFE, FER2013),  # macro-expression stills
+        SyntheticMicroExpressions,
     )
 }
 

@@ -125,3 +125,30 @@ def read_video(path: str | Path, start: int = 0, stop: int | None = None, colour
     if not images:
         raise DataError(f"video {path} has no frames in range {start}..{stop}")
     return np.stack(images)
+
+
+def write_video(path: str | Path, frames: np.ndarray, fps: int, crf: int = 10) -> Path:
+    """Encode RGB (T, H, W, 3) or grey (T, H, W) uint8 frames as an H.264 video.
+
+    ``crf`` 10 is near-lossless: the default 23 smooths away motions of a pixel or less, which is all a
+    micro-expression has. Odd sides are padded by one pixel (4:2:0 chroma needs even sides).
+    """
+    import av
+
+    if frames.ndim == 3:
+        frames = np.repeat(frames[..., None], 3, axis=3)
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
+        raise DataError(f"write_video takes uint8 frames (T, H, W[, 3]), got {frames.dtype} {frames.shape}")
+    height, width = frames.shape[1:3]
+    frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf)}
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())  # flush the encoder's delayed frames
+    return path

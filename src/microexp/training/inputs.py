@@ -11,7 +11,8 @@ from microexp.errors import DataError
 from microexp.models.registry import InputSpec
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
+def resize_image(image: np.ndarray, size: int) -> np.ndarray:
+    """(H, W, C) uint8 image resized to size × size, channel by channel (as every model input is)."""
     if image.shape[0] == size and image.shape[1] == size:
         return image
     channels = [
@@ -56,7 +57,7 @@ def load_inputs(table: SampleTable, spec: InputSpec) -> np.ndarray:
     arrays = []
     if spec.modality in ("flow", "apex+flow"):
         flows = [
-            _resize(read_image(path, mode="RGB", what=f"clip {clip}"), spec.size)
+            resize_image(read_image(path, mode="RGB", what=f"clip {clip}"), spec.size)
             for clip, path in zip(clip_ids, _column(table, "flow_path", spec), strict=True)
         ]
         arrays.append(np.stack(flows))
@@ -64,7 +65,7 @@ def load_inputs(table: SampleTable, spec: InputSpec) -> np.ndarray:
         flow_channels = arrays[0].shape[-1] if arrays else 0
         apex_channels = spec.channels - flow_channels
         mode = "L" if apex_channels == 1 else "RGB"
-        faces = [_resize(_as_mode(image, mode), spec.size) for image in _apex_images(table, spec, mode)]
+        faces = [resize_image(_as_mode(image, mode), spec.size) for image in _apex_images(table, spec, mode)]
         arrays.insert(0, np.stack(faces))
     if spec.modality == "frames":
         raise DataError(
