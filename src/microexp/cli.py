@@ -456,6 +456,7 @@ def train_command(
         list[str] | None,
         typer.Option("--set", help="key=value: a training option (epochs, lr, ...) or a model option."),
     ] = None,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
 ) -> None:
     """Train a model on every clip of a database and save it as a bundle (weights + JSON, no pickle)."""
     import dataclasses
@@ -464,6 +465,7 @@ def train_command(
 
     from microexp.data.registry import load_table
     from microexp.models.registry import get_model_info
+    from microexp.preprocess.pipeline import FlowSettings
     from microexp.training.bundle import save_bundle
     from microexp.training.config import TrainConfig, parse_overrides
     from microexp.training.engine import train_model
@@ -475,7 +477,10 @@ def train_command(
     training = {k: v for k, v in values.items() if k in training_keys}
     config = TrainConfig.from_dict({**info.training, **training})
     options = {k: v for k, v in values.items() if k not in training_keys}  # create_model rejects unknown ones
-    table = load_table(dataset, data_dir, protocol)
+    if info.input_spec.modality in ("flow", "apex+flow"):
+        table = _preprocessed_table(dataset, data_dir, protocol, cache_dir, FlowSettings(), "minmax", workers=2)
+    else:
+        table = load_table(dataset, data_dir, protocol)
     x = load_inputs(table, info.input_spec)
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(f"training {model} on {len(table)} clips", total=config.epochs)
