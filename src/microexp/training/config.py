@@ -74,5 +74,12 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"expected key=value, got {pair!r}")
-        parsed[key.strip()] = yaml.safe_load(value)
+        value = yaml.safe_load(value)
+        if isinstance(value, str):
+            # YAML 1.1 reads "2e-3" (no dot) as text; a number is what anyone typing it means.
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        parsed[key.strip()] = value
     return parsed
