@@ -88,6 +88,11 @@ def _run_on_ray_worker(function: Callable[..., Any], task: Any, *shared: Any) ->
     return function(task, *shared)
 
 
+def ray_runtime_env() -> dict[str, Any]:
+    """Ray job settings that upload this process's microexp package to every worker."""
+    return {"py_modules": [str(Path(__file__).resolve().parents[1])]}
+
+
 def _import_ray():
     try:
         import ray
@@ -105,8 +110,11 @@ class RayExecutor:
 
     ``address``: None starts a local cluster of ``num_cpus`` CPUs (None: all) for the duration of the
     run; ``"auto"`` joins the cluster started on this machine by ``ray start --head``;
-    ``"ray://host:10001"`` connects through Ray Client. When Ray is already initialised (by the caller),
-    that connection is used and left open.
+    ``"ray://host:10001"`` connects through Ray Client. The connection ships this process's microexp to
+    the workers, so they run the same code as the driver even where another version is installed (nodes
+    then need only the dependencies). When the caller has already initialised Ray, that connection is used
+    as it is and left open: pass it the same ``runtime_env`` (:func:`ray_runtime_env`) or install microexp
+    on the nodes.
     """
 
     address: str | None = None
@@ -121,17 +129,12 @@ class RayExecutor:
                 num_cpus=self.num_cpus if self.address is None else None,
                 include_dashboard=False,
                 logging_level=logging.WARNING,
+                runtime_env=ray_runtime_env(),
             )
         pending: dict[Any, Any] = {}
         try:
             has_gpus = ray.cluster_resources().get("GPU", 0) > 0
-            remote = ray.remote(_run_on_ray_worker).options(
-                num_cpus=1,
-                num_gpus=1 if has_gpus else 0,
-                # Ship this process's microexp to the workers, so they run the same code as the driver even
-                # where another version is installed (or none: nodes then need only the dependencies).
-                runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])]},
-            )
+            remote = ray.remote(_run_on_ray_worker).options(num_cpus=1, num_gpus=1 if has_gpus else 0)
             logger.info("ray: %d tasks, one %s each", len(tasks), "GPU" if has_gpus else "CPU")
             shared_refs = [ray.put(item) for item in shared]  # into the object store once, not once per task
             pending = {remote.remote(function, task, *shared_refs): task for task in tasks}
