@@ -157,11 +157,11 @@ def _evaluate_run(out, *, dataset, data_dir, protocol, model, config, options, s
     }
     open_run(out, run_config, overwrite=overwrite)
     if is_complete(out):
-        console.print(f"{out} already holds this finished run; its scores follow (--overwrite redoes it)")
+        console.print(f"{out} holds this run, finished: its scores follow (--overwrite redoes it)", soft_wrap=True)
         return json.loads((out / SUMMARY_FILE).read_text())
     finished = count_finished_tasks(out)
     if finished:
-        console.print(f"resuming {out}: {finished} finished task(s) kept, the others run now")
+        console.print(f"resuming {out}: {finished} finished task(s) kept, the others run now", soft_wrap=True)
     clock = Stopwatch()
     info = get_model_info(model)
     if info.input_spec.modality in ("flow", "apex+flow"):
@@ -278,7 +278,7 @@ def run_experiment(
     for row in cells:
         table.add_row(*row)
     console.print(table)
-    console.print(f"comparison written to {paths[0]} and {paths[1]}")
+    console.print(f"comparison written to {paths[0]} and {paths[1]}", soft_wrap=True)
 
 
 @app.command()

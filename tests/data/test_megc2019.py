@@ -1,6 +1,6 @@
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from microexp.data.megc2019 import MEGC2019
 from microexp.data.protocols import LeaveOneSubjectOut, SubjectValidationSplit
 from microexp.errors import DataError, DataNotFoundError, UnreadableFileError

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from conftest import shared_path
 
+from conftest import shared_path
 from microexp.errors import DataError, DataNotFoundError
 from microexp.evaluation.metrics import LogEntry, read_megc_log, score, score_megc_log, write_megc_log
 
