@@ -44,3 +44,58 @@ def test_executor_names_and_options_are_checked():
         make_executor("dask")
     with pytest.raises(ConfigError, match="--address 'auto' applies to --executor ray only"):
         make_executor("local", address="auto")
+
+
+class FakeRay:
+    """Just enough of Ray's API to see what the executor asks of a cluster with ``gpus`` GPUs."""
+
+    def __init__(self, gpus):
+        self.gpus, self.options, self.puts = gpus, None, []
+
+    def is_initialized(self):
+        return True  # connected by the caller: the executor must leave the connection open
+
+    def cluster_resources(self):
+        return {"CPU": 8.0, "GPU": float(self.gpus)} if self.gpus else {"CPU": 8.0}
+
+    def put(self, value):
+        self.puts.append(value)
+        return value
+
+    def remote(self, function):
+        fake = self
+
+        class Remote:
+            def options(self, **options):
+                fake.options = options
+                return self
+
+            def remote(self, *args):
+                return function(*args)  # the "reference" is the result itself
+
+        return Remote()
+
+    def wait(self, refs, num_returns):
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref):
+        return ref
+
+    def cancel(self, ref):
+        raise AssertionError("nothing is left to cancel after a complete run")
+
+    def shutdown(self):
+        raise AssertionError("a connection made by the caller is not the executor's to close")
+
+
+def _scaled(task, factor):
+    return task * factor
+
+
+@pytest.mark.parametrize(("gpus", "wanted"), [(0, {"num_cpus": 1, "num_gpus": 0}), (2, {"num_cpus": 1, "num_gpus": 1})])
+def test_ray_tasks_ask_for_a_gpu_when_the_cluster_has_them(monkeypatch, gpus, wanted):
+    fake = FakeRay(gpus)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    results = dict(RayExecutor().map(_scaled, [1, 2, 3], (10,)))
+    assert results == {1: 10, 2: 20, 3: 30}
+    assert fake.options == wanted and fake.puts == [10]  # shared inputs go to the object store once
