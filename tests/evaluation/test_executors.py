@@ -7,20 +7,30 @@ import pytest
 from conftest import subprocess_env
 from microexp.data.megc2019 import MEGC2019
 from microexp.errors import ConfigError
-from microexp.evaluation.executors import LocalExecutor, RayExecutor, make_executor
+from microexp.evaluation.executors import LocalExecutor, RayExecutor, make_executor, ray_runtime_env
 from microexp.evaluation.runner import run_loso
 from microexp.training.config import TrainConfig
 
 FAST = TrainConfig(epochs=2, batch_size=16, lr=1e-3)
 
 
+@pytest.mark.slow  # about 45 s: most of it starting a Ray cluster and its workers
 def test_ray_and_local_executors_give_identical_predictions(tiny_megc2019):
-    pytest.importorskip("ray")
+    ray = pytest.importorskip("ray")
     table = MEGC2019(tiny_megc2019).load()
-    local = run_loso(table, "ststnet", seeds=[1], config=FAST, executor=LocalExecutor(1))
-    # A local Ray cluster of 2 CPUs, started and shut down by the executor.
-    on_ray = run_loso(table, "ststnet", seeds=[1], config=FAST, executor=RayExecutor(num_cpus=2))
-    pd.testing.assert_frame_equal(local, on_ray)
+    local = {
+        "ststnet": run_loso(table, "ststnet", seeds=[1], config=FAST, executor=LocalExecutor(1)),
+        # Pool and Ray workers both run one thread, so even scikit-learn's solver ends on the same bits.
+        "linear": run_loso(table, "linear", seeds=[1], executor=LocalExecutor(2)),
+    }
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env=ray_runtime_env())
+    try:
+        for model, expected in local.items():
+            config = FAST if model == "ststnet" else None
+            on_ray = run_loso(table, model, seeds=[1], config=config, executor=RayExecutor())
+            pd.testing.assert_frame_equal(expected, on_ray)
+    finally:
+        ray.shutdown()
 
 
 def test_ray_executor_without_ray_says_how_to_install_it(monkeypatch):

@@ -42,9 +42,14 @@ class Executor(Protocol):
 
 
 def _use_one_thread() -> None:
+    """One process per core beats intra-op threads for these small models, and without this limit each
+    worker's BLAS (scikit-learn models) starts a thread per core: measured 16x slower on 2 cores. Pool and
+    Ray workers thus compute alike, down to the last bit of scikit-learn's iterative solvers."""
     import torch
+    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)  # one process per core beats intra-op threads for these small models
+    torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 _worker_state: dict[str, Any] = {}

@@ -94,9 +94,7 @@ def _check_keys(values: Any, cls: type, where: str, *, derived: Sequence[str] = 
     unknown = sorted(set(values) - set(valid))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {valid}")
-    required = [
-        f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
+    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     missing = [name for name in required if name not in values]
     if missing:
         raise ConfigError(f"{where}: missing key(s) {missing}; valid keys: {valid}")
