@@ -14,6 +14,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MICROEXP_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+def subprocess_env() -> dict[str, str]:
+    """Environment for a `python -m microexp` subprocess: it must import this checkout's package, not the
+    one an editable install elsewhere (another worktree) points at."""
+    source = str(REPO_ROOT / "src")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+
+
 def shared_path(*parts: str) -> Path:
     """Path inside the shared licensed data, or skip the test when it is not on this machine."""
     path = SHARED_DATA.joinpath(*parts)

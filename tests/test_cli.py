@@ -4,11 +4,13 @@ import json
 import subprocess
 import sys
 
-from conftest import shared_path
+from conftest import shared_path, subprocess_env
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "microexp", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "microexp", *args], capture_output=True, text=True, cwd=cwd, env=subprocess_env()
+    )
 
 
 def test_score_prints_the_golden_figures_as_json():

@@ -133,15 +133,91 @@ def _scores_table(title: str, summary: dict) -> Table:
     return table
 
 
+ExecutorOption = Annotated[str, typer.Option("--executor", help="Where folds train: local or ray.")]
+AddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster: auto (this machine's `ray start`) or ray://host:10001. "
+        "Default: a local cluster of --workers CPUs for the run.",
+    ),
+]
+
+
+def _evaluate_run(
+    out, *, dataset, data_dir, protocol, model, config, options, seeds, executor, workers, cache_dir, overwrite
+) -> dict:
+    """LOSO of one model on one database into the run folder ``out``, resuming what an earlier
+    invocation of the same run finished; returns the summary."""
+    import json
+
+    from microexp.data.registry import load_table
+    from microexp.evaluation.executors import LocalExecutor
+    from microexp.evaluation.report import SUMMARY_FILE, count_finished_tasks, is_complete, open_run, write_run
+    from microexp.evaluation.runner import Stopwatch, run_loso, summarise
+    from microexp.models.registry import get_model_info
+    from microexp.preprocess.pipeline import FlowSettings
+
+    run_config = {
+        "dataset": dataset,
+        "data_dir": str(data_dir.resolve()),
+        "protocol": protocol,
+        "model": model,
+        "model_options": dict(options),
+        "train_config": dataclasses.asdict(config),
+        "seeds": list(seeds),
+    }
+    open_run(out, run_config, overwrite=overwrite)
+    if is_complete(out):
+        console.print(f"{out} holds this run, finished: its scores follow (--overwrite redoes it)", soft_wrap=True)
+        return json.loads((out / SUMMARY_FILE).read_text())
+    finished = count_finished_tasks(out)
+    if finished:
+        console.print(f"resuming {out}: {finished} finished task(s) kept, the others run now", soft_wrap=True)
+    clock = Stopwatch()
+    info = get_model_info(model)
+    if info.input_spec.modality in ("flow", "apex+flow"):
+        table = _preprocessed_table(dataset, data_dir, protocol, cache_dir, FlowSettings(), "minmax", workers)
+    else:
+        table = load_table(dataset, data_dir, protocol)
+    in_process = isinstance(executor, LocalExecutor) and executor.workers <= 1
+    with _progress_bar() as progress:
+        folds = progress.add_task(f"{model} LOSO on {table.name}", total=len(table.subjects) * len(seeds))
+        epochs = progress.add_task("epochs of the current fold", total=config.epochs, visible=in_process)
+        predictions = run_loso(
+            table,
+            model,
+            seeds=seeds,
+            config=config,
+            model_options=options,
+            executor=executor,
+            run_dir=out,
+            on_task_done=lambda done, total, name: progress.update(folds, completed=done, description=name),
+            on_epoch=lambda epoch, total, loss: progress.update(epochs, completed=epoch, total=total),
+        )
+    summary = summarise(predictions, table, model=model, wall_seconds=clock.seconds)
+    write_run(out, run_config, predictions, summary)
+    return summary
+
+
+def _run_title(summary: dict) -> str:
+    return (
+        f"{summary['model']} on {summary['dataset']}: LOSO, {summary['n_folds']} folds, {summary['n_clips']} clips, "
+        f"seeds {summary['seeds']}"
+    )
+
+
 @app.command()
 def evaluate(
     dataset: Annotated[str, typer.Option("--dataset", help="Database name (see `microexp datasets`).")],
     data_dir: Annotated[Path, typer.Option("--data-dir", help="Your copy of the database.")],
     model: Annotated[str, typer.Option("--model", help="Registered model (see `microexp models`).")],
-    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder; an interrupted run in it resumes.")],
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds; mean ± std over them.")] = "0,1,2",
     protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Processes training folds in parallel.")] = 2,
+    executor: ExecutorOption = "local",
+    address: AddressOption = None,
     train_set: Annotated[
         list[str] | None, typer.Option("--set", help="Training option key=value (epochs=50, lr=1e-3, ...).")
     ] = None,
@@ -149,58 +225,97 @@ def evaluate(
         list[str] | None, typer.Option("--model-option", help="Model option key=value (dropout=0.3, ...).")
     ] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a finished run in --out.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the run in --out and start again.")] = False,
 ) -> None:
     """Leave-one-subject-out evaluation, one LOSO per seed; scores on predictions pooled over folds.
 
     The test fold never chooses anything: a fixed schedule, or early stopping on training subjects only.
+    Each finished fold is saved in --out as it ends: rerunning the same command after an interruption
+    finishes the rest; --out holding a run with other options is refused.
     """
-    from microexp.data.registry import load_table
-    from microexp.evaluation.report import SUMMARY_FILE, write_run
-    from microexp.evaluation.runner import Stopwatch, run_loso, summarise
+    from microexp.evaluation.executors import make_executor
     from microexp.models.registry import get_model_info
-    from microexp.preprocess.pipeline import FlowSettings
     from microexp.training.config import TrainConfig, parse_overrides
 
     seed_list = _parse_seeds(seeds)
     info = get_model_info(model)
     config = TrainConfig.from_dict({**info.training, **parse_overrides(train_set or [])})
-    options = parse_overrides(model_set or [])
-    if (out / SUMMARY_FILE).exists() and not overwrite:
-        raise ConfigError(f"{out} already holds a finished run; choose another --out or pass --overwrite")
-    clock = Stopwatch()
-    if info.input_spec.modality in ("flow", "apex+flow"):
-        table = _preprocessed_table(dataset, data_dir, protocol, cache_dir, FlowSettings(), "minmax", workers)
-    else:
-        table = load_table(dataset, data_dir, protocol)
-    n_folds = len(table.subjects)
-    with _progress_bar() as progress:
-        folds = progress.add_task(f"{model} LOSO on {table.name}", total=n_folds * len(seed_list))
-        epochs = progress.add_task("epochs of the current fold", total=config.epochs, visible=workers <= 1)
-        predictions = run_loso(
-            table,
-            model,
-            seeds=seed_list,
-            config=config,
-            model_options=options,
-            workers=workers,
-            on_task_done=lambda done, total, name: progress.update(folds, completed=done, description=name),
-            on_epoch=lambda epoch, total, loss: progress.update(epochs, completed=epoch, total=total),
-        )
-    summary = summarise(predictions, table, model=model, wall_seconds=clock.seconds)
-    run_config = {
-        "dataset": dataset,
-        "data_dir": str(data_dir.resolve()),
-        "protocol": protocol,
-        "model": model,
-        "model_options": options,
-        "train_config": dataclasses.asdict(config),
-        "seeds": seed_list,
-    }
-    write_run(out, run_config, predictions, summary)
-    title = f"{model} on {table.name}: LOSO, {n_folds} folds, {len(table)} clips, seeds {seed_list}"
-    console.print(_scores_table(title, summary))
+    summary = _evaluate_run(
+        out,
+        dataset=dataset,
+        data_dir=data_dir,
+        protocol=protocol,
+        model=model,
+        config=config,
+        options=parse_overrides(model_set or []),
+        seeds=seed_list,
+        executor=make_executor(executor, workers=workers, address=address),
+        workers=workers,
+        cache_dir=cache_dir,
+        overwrite=overwrite,
+    )
+    console.print(_scores_table(_run_title(summary), summary))
     console.print(f"wall time {summary['wall_seconds']:.1f} s; run folder {out}")
+
+
+@app.command("run")
+def run_experiment(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file (YAML): datasets, models, seeds, executor.")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Dotted key=YAML value over the file: seeds=[0,1], "
+            "models.ststnet.training.epochs=10, datasets.megc2019.data_dir=/data/megc2019.",
+        ),
+    ] = None,
+    executor: Annotated[str | None, typer.Option("--executor", help="local or ray (default: the file's).")] = None,
+    address: AddressOption = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Default: the file's.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Experiment folder (default: the file's).")] = None,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the experiment's runs; start again.")] = False,
+) -> None:
+    """Run every (dataset, model) of an experiment file into OUT/<dataset>/<model>, then compare the models
+    with the published figures (OUT/comparison.md and .csv). Rerunning resumes an interrupted experiment."""
+    from microexp.evaluation.comparison import comparison_frame, display_rows, write_comparison
+    from microexp.evaluation.executors import make_executor
+    from microexp.evaluation.experiment import load_experiment
+
+    study = load_experiment(experiment, overrides or [])
+    flags = {"executor": executor, "address": address, "workers": workers, "out": out}
+    study = dataclasses.replace(study, **{key: value for key, value in flags.items() if value is not None})
+    pool = make_executor(study.executor, workers=study.workers, address=study.address)
+    summaries = []
+    for dataset in study.datasets:
+        for model in study.models:
+            summary = _evaluate_run(
+                study.run_dir(dataset, model),
+                dataset=dataset.name,
+                data_dir=dataset.data_dir,
+                protocol=dataset.protocol,
+                model=model.name,
+                config=model.train_config(),
+                options=model.options,
+                seeds=list(study.seeds),
+                executor=pool,
+                workers=study.workers,
+                cache_dir=cache_dir,
+                overwrite=overwrite,
+            )
+            console.print(_scores_table(_run_title(summary), summary))
+            summaries.append(summary)
+    frame = comparison_frame(summaries)
+    title = f"{study.name}: mean ± std over seeds {list(study.seeds)}"
+    paths = write_comparison(study.out_dir, frame, title)
+    header, cells = display_rows(frame)
+    table = Table(title=title)
+    for column in header:
+        table.add_column(column, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"comparison written to {paths[0]} and {paths[1]}", soft_wrap=True)
 
 
 @app.command()

@@ -1,28 +1,110 @@
-"""Writing a run folder: what was run, every prediction, the pooled scores and MEGC logs."""
+"""Writing a run folder: what was run, every prediction, the pooled scores and MEGC logs.
+
+A run folder is written as the run goes, so an interrupted run can be resumed:
+
+    config.json                          what is being run, written first; a resume must match it
+    tasks/<model>/seed<N>/<fold>.csv     one finished task's predictions, each written atomically
+    predictions.csv, megc_seed<N>.txt    every task's predictions, once all are finished
+    summary.json                         pooled scores, written last: its presence means complete
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
+from microexp.errors import ConfigError
 from microexp.evaluation.metrics import LogEntry, write_megc_log
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_FILE = "predictions.csv"
+TASKS_DIR = "tasks"
+# Columns read back as text: a subject such as SAMM's "006" must not become the number 6.
+_TEXT_COLUMNS = ("fold", "subject", "clip_id", "part")
+
+
+def _write_atomically(path: Path, write: Callable[[TextIO], Any]) -> None:
+    """Write through a temporary file in the same folder and rename it: a reader (or a resumed run) sees
+    the old file or the complete new one, never a half-written one, even after SIGKILL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(data, stream, indent=2, default=str)
-    os.replace(temporary, path)
+    _write_atomically(path, lambda stream: json.dump(data, stream, indent=2, default=str))
+
+
+def _as_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as it reads back from config.json (tuples become lists, paths strings), for comparing."""
+    return json.loads(json.dumps(data, default=str))
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            difference
+            for key in sorted(set(old) | set(new))
+            for difference in _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        ]
+    return [] if old == new else [f"{prefix.rstrip('.')} ({old!r} in the folder, {new!r} now)"]
+
+
+def open_run(out_dir: Path, config: Mapping[str, Any], *, overwrite: bool = False) -> None:
+    """Start or resume the run folder ``out_dir`` for ``config``: record the config before any work, so a
+    later resume can check it. A folder holding another config is refused unless ``overwrite``, which
+    deletes the earlier run's files (only those: the folder may hold other things)."""
+    config_path = out_dir / CONFIG_FILE
+    if overwrite:
+        shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
+        for path in [config_path, out_dir / SUMMARY_FILE, out_dir / PREDICTIONS_FILE, *out_dir.glob("megc_seed*.txt")]:
+            path.unlink(missing_ok=True)
+    elif config_path.exists():
+        differences = _differences(json.loads(config_path.read_text()), _as_json(config))
+        if differences:
+            raise ConfigError(
+                f"{out_dir} holds a run with a different config: {'; '.join(differences)}. "
+                "Rerun with the folder's options to resume it, choose a new --out, or pass --overwrite to discard it"
+            )
+        return
+    write_json_atomically(config_path, config)
+
+
+def is_complete(out_dir: Path) -> bool:
+    return (out_dir / SUMMARY_FILE).exists()
+
+
+def task_path(out_dir: Path, model: str, seed: int, fold: str) -> Path:
+    # Fold names are subjects such as "casme2/sub01": the part becomes a folder, which reads well.
+    return out_dir / TASKS_DIR / model / f"seed{seed}" / f"{fold}.csv"
+
+
+def write_task_predictions(path: Path, predictions: pd.DataFrame) -> None:
+    # Unrounded (predictions.csv keeps 6 decimals): the runner pools what it reads back from these files,
+    # whether they were written by this invocation or an interrupted one.
+    _write_atomically(path, lambda stream: predictions.to_csv(stream, index=False))
+
+
+def read_task_predictions(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={column: str for column in _TEXT_COLUMNS})
+
+
+def count_finished_tasks(out_dir: Path) -> int:
+    return sum(1 for _ in (out_dir / TASKS_DIR).rglob("*.csv"))
 
 
 def megc_log_entries(predictions: pd.DataFrame) -> list[LogEntry]:

@@ -3,17 +3,17 @@ any splitter of :mod:`microexp.data.protocols` (subject k-fold for CK+, the offi
 
 A task is one fold of one seed. Tasks are independent: each trains from scratch on its training
 rows, with a seed derived from (seed, fold name), so the results do not depend on the order or the
-process tasks run in.
+process tasks run in. Where tasks run is an executor's business (:mod:`microexp.evaluation.executors`);
+with a run folder, every finished task is saved as it arrives and a rerun only does what is missing.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,9 @@ import pandas as pd
 
 from microexp.data.protocols import Fold, LeaveOneSubjectOut, Splitter
 from microexp.data.schema import SampleTable
+from microexp.evaluation.executors import Executor, LocalExecutor
 from microexp.evaluation.metrics import score_by_part
+from microexp.evaluation.report import read_task_predictions, task_path, write_task_predictions
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.engine import EpochCallback, TrainedModel, train_model
@@ -89,20 +91,6 @@ def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallb
     return frame
 
 
-_worker_state: dict[str, Any] = {}
-
-
-def _init_worker(table: SampleTable, x: np.ndarray) -> None:
-    import torch
-
-    torch.set_num_threads(1)  # one process per core beats intra-op threads for these small models
-    _worker_state["table"], _worker_state["x"] = table, x
-
-
-def _run_in_worker(task: Task) -> pd.DataFrame:
-    return run_task(task, _worker_state["table"], _worker_state["x"])
-
-
 def make_tasks(
     table: SampleTable,
     model: str,
@@ -125,29 +113,40 @@ def run_loso(
     workers: int = 1,
     on_task_done: FoldCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    executor: Executor | None = None,
+    run_dir: Path | None = None,
     splitter: Splitter | None = None,
 ) -> pd.DataFrame:
-    """Predictions of every test clip for every seed (one row per seed x clip), in table order.
-    ``splitter``: how the table is cut into folds (default leave-one-subject-out)."""
+    """Predictions of every clip for every seed (one row per seed x clip), in table order.
+
+    ``executor`` runs the tasks (default: :class:`LocalExecutor` with ``workers``). With ``run_dir``, each
+    finished task's predictions are saved there as they arrive, and tasks already saved are not run again;
+    the caller checks the folder holds this run (:func:`~microexp.evaluation.report.open_run`).
+    ``splitter`` makes the folds (default: leave one subject out).
+    """
     info = get_model_info(model)
     config = config or TrainConfig.from_dict(dict(info.training))
-    x = load_inputs(table, info.input_spec)
     tasks = make_tasks(table, model, seeds, config, model_options, splitter)
-    results: list[pd.DataFrame] = []
-    if workers <= 1:
-        for done, task in enumerate(tasks, start=1):
-            results.append(run_task(task, table, x, on_epoch))
+
+    def saved(task: Task) -> Path:
+        return task_path(run_dir, task.model, task.seed, task.fold.name)
+
+    # With a run folder, every result is read back from its file, so a resumed run pools exactly the
+    # same values as an uninterrupted one.
+    results = {} if run_dir is None else {t.name: read_task_predictions(saved(t)) for t in tasks if saved(t).exists()}
+    todo = [task for task in tasks if task.name not in results]
+    if results:
+        logger.info("%s: %d of %d tasks already finished in %s", model, len(results), len(tasks), run_dir)
+    if todo:
+        x = load_inputs(table, info.input_spec)
+        for task, frame in (executor or LocalExecutor(workers)).map(run_task, todo, (table, x), on_epoch):
+            if run_dir is not None:
+                write_task_predictions(saved(task), frame)
+                frame = read_task_predictions(saved(task))
+            results[task.name] = frame
             if on_task_done:
-                on_task_done(done, len(tasks), task.name)
-    else:
-        context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(table, x)) as pool:
-            futures = {pool.submit(_run_in_worker, task): task for task in tasks}
-            for done, future in enumerate(as_completed(futures), start=1):
-                results.append(future.result())
-                if on_task_done:
-                    on_task_done(done, len(tasks), futures[future].name)
-    predictions = pd.concat(results, ignore_index=True)
+                on_task_done(len(results), len(tasks), task.name)
+    predictions = pd.concat([results[task.name] for task in tasks], ignore_index=True)
     order = {clip: i for i, clip in enumerate(table.samples["clip_id"])}
     predictions["_row"] = predictions["clip_id"].map(order)
     return predictions.sort_values(["seed", "_row"]).drop(columns="_row").reset_index(drop=True)

@@ -1,0 +1,95 @@
+"""One experiment's models side by side, with the published figures on the MEGC2019 composite beside ours."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Published:
+    method: str
+    uf1: float | None
+    uar: float | None
+    note: str = ""
+
+
+_NOT_PUBLISHED = Published("", None, None)
+
+
+# UF1 / UAR on all 442 clips of the composite, keyed by our model name (GUIDE §1).
+PUBLISHED = {
+    "lbptop": Published("LBP-TOP (challenge baseline)", 0.5882, 0.5785),
+    "offapexnet": Published("OFF-ApexNet", 0.7196, 0.7096),
+    "ststnet": Published("STSTNet", 0.7353, 0.7186, "UAR recomputed from its released log"),
+    "fr": Published("Feature Refinement (FR)", 0.7838, 0.7832, "no public code"),
+    "htnet": Published("HTNet", 0.8603, 0.8475, "best test-fold epoch kept; honest reruns report 0.65–0.74"),
+    "linear": Published(
+        "regularised logistic regression on the raw flows", 0.72, 0.73, "approximate; the floor a deep model must clear"
+    ),
+}
+# The published figures are on the composite only; beside other databases they would mislead.
+COMPOSITE_DATASETS = ("megc2019", "megc2019-composite")
+
+
+def comparison_frame(summaries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (dataset, model) run: our mean ± std over seeds, and the published figures."""
+    rows = []
+    for summary in summaries:
+        on_composite = summary["dataset"] in COMPOSITE_DATASETS
+        published = PUBLISHED.get(summary["model"], _NOT_PUBLISHED) if on_composite else _NOT_PUBLISHED
+        rows.append(
+            {
+                "dataset": summary["dataset"],
+                "model": summary["model"],
+                "seeds": len(summary["seeds"]),
+                "uf1_mean": summary["uf1"]["mean"],
+                "uf1_std": summary["uf1"]["std"],
+                "uar_mean": summary["uar"]["mean"],
+                "uar_std": summary["uar"]["std"],
+                "published_method": published.method,
+                "published_uf1": published.uf1,
+                "published_uar": published.uar,
+                "note": published.note,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def display_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and text cells, shared by the printed table and comparison.md."""
+    header = ["dataset", "model", "seeds", "UF1", "UAR", "published", "published UF1", "published UAR", "note"]
+
+    def published(value: float | None) -> str:
+        return "" if pd.isna(value) else f"{value:.4f}"
+
+    cells = [
+        [
+            row.dataset,
+            row.model,
+            str(row.seeds),
+            f"{row.uf1_mean:.4f} ± {row.uf1_std:.4f}",
+            f"{row.uar_mean:.4f} ± {row.uar_std:.4f}",
+            row.published_method,
+            published(row.published_uf1),
+            published(row.published_uar),
+            row.note,
+        ]
+        for row in frame.itertuples()
+    ]
+    return header, cells
+
+
+def write_comparison(out_dir: Path, frame: pd.DataFrame, title: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header, cells = display_rows(frame)
+    lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells]
+    paths = [out_dir / "comparison.md", out_dir / "comparison.csv"]
+    paths[0].write_text("\n".join(lines) + "\n")
+    frame.to_csv(paths[1], index=False, float_format="%.4f")
+    return paths

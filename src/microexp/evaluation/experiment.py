@@ -1,0 +1,172 @@
+"""Experiment files: the databases, models and seeds of one study, in YAML, as frozen dataclasses.
+
+    name: composite
+    out: runs/composite            # default runs/<name>; one run folder per <dataset>/<model> inside
+    seeds: [0, 1, 2]
+    executor: local                # local or ray
+    workers: 2                     # local: processes; ray without an address: CPUs of the local cluster
+    address: null                  # ray only: auto (the cluster of `ray start`) or ray://host:10001
+    datasets:
+      megc2019:                    # a name from `microexp datasets`
+        data_dir: ../shared/data/megc2019
+        protocol: null             # default: the database's
+    models:
+      ststnet:                     # a name from `microexp models`
+        options: {}                # keyword options of the model
+        training: {epochs: 200}    # TrainConfig fields, over the model's own defaults
+      linear: {}
+
+Overrides (``microexp run FILE --set key=value``): ``key`` is a dotted path into this tree and ``value``
+is read as YAML, e.g. ``seeds=[0,1]``, ``models.ststnet.training.epochs=10``,
+``datasets.megc2019.data_dir=/data/megc2019``, ``executor=ray``. A new name under ``models`` or
+``datasets`` adds an entry. Relative paths are relative to the directory microexp runs in.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from microexp.data.registry import get_dataset
+from microexp.errors import ConfigError, DataNotFoundError
+from microexp.evaluation.executors import EXECUTORS
+from microexp.models.registry import get_model_info
+from microexp.training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    data_dir: Path
+    protocol: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig.from_dict({**get_model_info(self.name).training, **self.training})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    datasets: tuple[DatasetSpec, ...]
+    models: tuple[ModelSpec, ...]
+    seeds: tuple[int, ...] = (0, 1, 2)
+    executor: str = "local"
+    workers: int = 2
+    address: str | None = None
+    out: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"executor: {self.executor!r} is unknown; expected one of {EXECUTORS}")
+        if not isinstance(self.workers, int) or self.workers < 1:
+            raise ConfigError(f"workers: expected a positive integer, got {self.workers!r}")
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out or Path("runs") / self.name
+
+    def run_dir(self, dataset: DatasetSpec, model: ModelSpec) -> Path:
+        return self.out_dir / dataset.name / model.name
+
+
+def _check_keys(values: Any, cls: type, where: str, *, derived: Sequence[str] = ()) -> dict[str, Any]:
+    """``values`` as a dict of ``cls``'s fields (less ``derived``, which come from elsewhere); unknown and
+    missing keys raise, naming the valid ones."""
+    if values is None:
+        values = {}
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}: expected a mapping of keys to values, got {values!r}")
+    fields = [f for f in dataclasses.fields(cls) if f.name not in derived]
+    valid = [f.name for f in fields]
+    unknown = sorted(set(values) - set(valid))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {valid}")
+    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise ConfigError(f"{where}: missing key(s) {missing}; valid keys: {valid}")
+    return dict(values)
+
+
+def _named_entries(values: Any, where: str) -> dict[str, Any]:
+    if not isinstance(values, Mapping) or not values:
+        raise ConfigError(f"{where}: expected a mapping of names to settings, like {{ststnet: {{}}}}; got {values!r}")
+    return dict(values)
+
+
+def _seeds(values: Any) -> tuple[int, ...]:
+    seeds = [values] if isinstance(values, int) else values
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) for s in seeds)
+        or len(set(seeds)) != len(seeds)
+    ):
+        raise ConfigError(f"seeds: expected a list of distinct integers such as [0, 1, 2], got {values!r}")
+    return tuple(seeds)
+
+
+def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
+    """Validate a parsed experiment file: every name, key and training option is checked here, before any
+    work starts."""
+    top = _check_keys(values, Experiment, "experiment")
+    datasets = []
+    for name, entry in _named_entries(top["datasets"], "datasets").items():
+        get_dataset(name)
+        spec = _check_keys(entry, DatasetSpec, f"datasets.{name}", derived=["name"])
+        datasets.append(DatasetSpec(name, Path(spec.pop("data_dir")), **spec))
+    models = []
+    for name, entry in _named_entries(top["models"], "models").items():
+        spec = _check_keys(entry, ModelSpec, f"models.{name}", derived=["name"])
+        model = ModelSpec(name, dict(spec.get("options") or {}), dict(spec.get("training") or {}))
+        model.train_config()  # an unknown model or training option raises now, not after hours of others
+        models.append(model)
+    top.update(name=str(top["name"]), datasets=tuple(datasets), models=tuple(models))
+    if "seeds" in top:
+        top["seeds"] = _seeds(top["seeds"])
+    if top.get("out") is not None:
+        top["out"] = Path(top["out"])
+    return Experiment(**top)
+
+
+def apply_overrides(values: Mapping[str, Any], pairs: Sequence[str]) -> dict[str, Any]:
+    """A copy of the parsed file with each ``dotted.key=yaml value`` set; missing levels are created."""
+    result = copy.deepcopy(dict(values))
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts):
+            raise ConfigError(f"--set expects dotted.key=value, like models.ststnet.training.epochs=10; got {pair!r}")
+        node = result
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ConfigError(f"--set {pair!r}: {where} is {child!r}, not a mapping with key {parts[-1]!r}")
+            node = child
+        node[parts[-1]] = yaml.safe_load(text)
+    return result
+
+
+def load_experiment(path: Path, overrides: Sequence[str] = ()) -> Experiment:
+    if not path.is_file():
+        raise DataNotFoundError(f"experiment file {path} does not exist")
+    values = yaml.safe_load(path.read_text())
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{path}: expected a YAML mapping (name, datasets, models, seeds, ...), got {values!r}")
+    return experiment_from_dict(apply_overrides(values, overrides))
