@@ -39,7 +39,16 @@ class STSTNet(nn.Module):
 @register_model(
     "ststnet",
     input_spec=InputSpec("flow", channels=3, size=28),
-    training={"epochs": 200, "batch_size": 64, "lr": 1e-3, "weight_decay": 1e-4},
+    # 60 epochs with cosine decay and mirrored flows: the 200-epoch schedule cost about 100 s per fold on
+    # 2 cores; this one measured UF1 0.7118 (seed 0, docs/RESULTS.md). Fixed in advance, never per fold.
+    training={
+        "epochs": 60,
+        "batch_size": 64,
+        "lr": 2e-3,
+        "weight_decay": 1e-4,
+        "cosine_schedule": True,
+        "augment_flip": True,
+    },
 )
 def ststnet(*, num_classes: int, in_chans: int, dropout: float = 0.5) -> STSTNet:
     """STSTNet (Liong et al. 2019): three shallow conv streams over u, v and optical strain."""
