@@ -138,7 +138,14 @@ def explain_run(run_dir: str | Path, clip_id: str, seed: int | None = None) -> E
     )
     x = load_inputs(table, info.input_spec)
     logger.info("re-training %s (fold %s, seed %d) to explain %s", config["model"], fold.name, seed, clip_id)
-    trained = train_task(task, table, x)
+    # One thread, as in the evaluation runner's worker processes: the thread count changes the order
+    # of floating point sums, and so the re-trained weights, slightly.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trained = train_task(task, table, x)
+    finally:
+        torch.set_num_threads(threads)
     proba = trained.predict_proba(x[row : row + 1])[0]
     _compare_with_run(run, clip_id, seed, proba, table.classes)
     flow_channels = {"flow": info.input_spec.channels, "apex+flow": 3, "apex": 0}.get(
