@@ -9,6 +9,7 @@ from conftest import REPO_ROOT, subprocess_env
 from microexp.errors import ConfigError
 from microexp.evaluation.comparison import comparison_frame, write_comparison
 from microexp.evaluation.experiment import apply_overrides, experiment_from_dict, load_experiment
+from microexp.models import get_model_info
 
 MINIMAL = {"name": "tiny", "datasets": {"megc2019": {"data_dir": "data"}}, "models": {"linear": {}}}
 
@@ -17,7 +18,7 @@ def test_the_shipped_composite_experiment_parses():
     study = load_experiment(REPO_ROOT / "experiments" / "composite.yaml")
     assert [m.name for m in study.models] == ["ststnet", "linear", "offapexnet"]
     assert study.seeds == (0, 1, 2) and study.datasets[0].data_dir == Path("../shared/data/megc2019")
-    assert study.models[0].train_config().epochs == 200  # the model's own default
+    assert study.models[0].train_config().epochs == get_model_info("ststnet").training["epochs"]  # its own default
     assert study.run_dir(study.datasets[0], study.models[1]) == Path("runs/composite/megc2019/linear")
 
 
