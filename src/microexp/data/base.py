@@ -60,6 +60,24 @@ class Fix:
     reason: str
 
 
+@dataclass(frozen=True)
+class SheetColumns:
+    """Where a one-row-per-clip annotation sheet keeps each field of a clip: the owners name the same
+    columns differently (``OnsetFrame`` in CASME II, ``Onset Frame`` in SAMM, ``AU`` in DFME)."""
+
+    subject: str = "Subject"
+    clip: str = "Filename"
+    onset: str = "OnsetFrame"
+    apex: str = "ApexFrame"
+    offset: str = "OffsetFrame"
+    emotion: str = "Estimated Emotion"
+    aus: str = "Action Units"
+    extra: tuple[str, ...] = ()  # further columns an adapter reads in ``clip_row``
+
+    def required(self) -> tuple[str, ...]:
+        return (self.subject, self.clip, self.onset, self.apex, self.offset, self.emotion, self.aus, *self.extra)
+
+
 @dataclass
 class CheckReport:
     """What ``check`` found: the annotation table (frames attached where found) and every problem."""
@@ -138,10 +156,42 @@ class DatabaseAdapter:
         else:
             self.sheets = tuple(Path(s) for s in sheet)
 
+    # The owner's sheet holds one row per clip in these columns (``None``: the adapter reads its sheet itself).
+    sheet_columns: ClassVar[SheetColumns | None] = None
+    sheet_header_row: ClassVar[int] = 0  # zero-based row of the column names
+
     # --- to implement per database -------------------------------------------------------------------
     def read_clips(self) -> list[dict]:
-        """Rows: subject, clip, emotion (lower case), onset, apex, offset, aus, ``sheet`` (file name)."""
-        raise NotImplementedError
+        """Rows: subject, clip, emotion (lower case), onset, apex, offset, aus, ``sheet`` (file name).
+        By default, one row per clip of each sheet, in the columns ``sheet_columns`` names."""
+        if self.sheet_columns is None:
+            raise NotImplementedError(f"{type(self).__name__} must set sheet_columns or override read_clips")
+        rows = []
+        for path in self.sheet_paths():
+            frame = read_sheet(
+                path, title=self.title, header=self.sheet_header_row, required=self.sheet_columns.required()
+            )
+            rows.extend(self.clip_row(record, path) for record in frame.to_dict("records"))
+        return rows
+
+    def clip_row(self, record: dict, sheet: Path) -> dict:
+        """One sheet row as a clip row; adapters add their extra columns by extending this."""
+        columns = self.sheet_columns
+        return {
+            "subject": self.subject_name(record[columns.subject]),
+            "clip": str(record[columns.clip]).strip(),
+            "emotion": str(record[columns.emotion]).strip().lower(),
+            "onset": frame_int(record[columns.onset]),
+            "apex": frame_int(record[columns.apex]),
+            "offset": frame_int(record[columns.offset]),
+            "aus": str(record[columns.aus]).strip(),
+            "sheet": sheet.name,
+        }
+
+    @staticmethod
+    def subject_name(value: object) -> str:
+        """The sheet's subject cell as the name of the subject's folder."""
+        return str(value).strip()
 
     def clip_dir(self, row: dict) -> Path:
         raise NotImplementedError

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Fix, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, Fix, Protocol, SheetColumns
 from microexp.errors import ConfigError
 
 SHEET_2014 = "CASME2-coding-20140508.xlsx"
@@ -37,6 +37,7 @@ class CASME2(DatabaseAdapter):
         "CASME2_RAW_selected/sub01/EP02_01f/img46.jpg (raw) or Cropped/sub01/EP02_01f/reg_img46.jpg (cropped)"
     )
     default_sheets = (SHEET_2014,)
+    sheet_columns = SheetColumns()
     protocols = {
         "5class": Protocol(
             "5class",
@@ -72,36 +73,9 @@ class CASME2(DatabaseAdapter):
             raise ConfigError(f"CASME II: unknown layout {layout!r}; expected one of {sorted(LAYOUTS)}")
         self.layout_name = layout
 
-    def read_clips(self) -> list[dict]:
-        rows = []
-        for path in self.sheet_paths():
-            frame = read_sheet(
-                path,
-                title=self.title,
-                required=(
-                    "Subject",
-                    "Filename",
-                    "OnsetFrame",
-                    "ApexFrame",
-                    "OffsetFrame",
-                    "Action Units",
-                    "Estimated Emotion",
-                ),
-            )
-            for record in frame.to_dict("records"):
-                rows.append(
-                    {
-                        "subject": subject_name(record["Subject"]),
-                        "clip": str(record["Filename"]).strip(),
-                        "emotion": str(record["Estimated Emotion"]).strip().lower(),
-                        "onset": frame_int(record["OnsetFrame"]),
-                        "apex": frame_int(record["ApexFrame"]),
-                        "offset": frame_int(record["OffsetFrame"]),
-                        "aus": str(record["Action Units"]).strip(),
-                        "sheet": path.name,
-                    }
-                )
-        return rows
+    @staticmethod
+    def subject_name(value: object) -> str:
+        return subject_name(value)
 
     def clip_dir(self, row: dict) -> Path:
         return self.root / LAYOUTS[self.layout_name] / row["subject"] / row["clip"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, Protocol, SheetColumns
 
 SHEETS = ("DFME_training_full_with_AU.xlsx", "DFME_testA_full_with_AU.xlsx", "DFME_testB_full_with_AU.xlsx")
 # Alphabetical, which is also the sheets' EmotionId order (anger 0 ... surprise 6).
@@ -32,42 +32,12 @@ class DFME(DatabaseAdapter):
     description = "DFME: 7 emotions, 200/300/500 fps; training + test A + test B sheets"
     layout = "sub0003_01/109.jpg"
     default_sheets = SHEETS
+    sheet_columns = SheetColumns(emotion="Emotion", aus="AU", extra=("Fps",))
     protocols = {"7class": Protocol("7class", SEVEN, {e: e for e in SEVEN}, "seven emotions, all sheets")}
     default_protocol = "7class"
 
-    def read_clips(self) -> list[dict]:
-        rows = []
-        for path in self.sheet_paths():
-            frame = read_sheet(
-                path,
-                title=self.title,
-                required=(
-                    "Subject",
-                    "Filename",
-                    "OnsetFrame",
-                    "ApexFrame",
-                    "OffsetFrame",
-                    "Emotion",
-                    "Fps",
-                    "AU",
-                ),
-            )
-            for record in frame.to_dict("records"):
-                rows.append(
-                    {
-                        "subject": str(record["Subject"]).strip(),
-                        "clip": str(record["Filename"]).strip(),
-                        "emotion": str(record["Emotion"]).strip().lower(),
-                        "onset": frame_int(record["OnsetFrame"]),
-                        "apex": frame_int(record["ApexFrame"]),
-                        "offset": frame_int(record["OffsetFrame"]),
-                        "aus": str(record["AU"]).strip(),
-                        "fps": int(record["Fps"]),
-                        "split": split_of(path),
-                        "sheet": path.name,
-                    }
-                )
-        return rows
+    def clip_row(self, record: dict, sheet: Path) -> dict:
+        return {**super().clip_row(record, sheet), "fps": int(record["Fps"]), "split": split_of(sheet)}
 
     def clip_dir(self, row: dict) -> Path:
         return self.root / row["clip"]

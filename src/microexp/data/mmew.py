@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, Protocol, SheetColumns
 
 SHEET = "MMEW_Micro_Exp.xlsx"
 SIX = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -26,6 +26,7 @@ class MMEW(DatabaseAdapter):
     description = "MMEW: 36 subjects, 300 micro-expressions, 90 fps; 6 or 3 classes (others dropped)"
     layout = "Micro_Expression/happiness/S01-01-001/15.jpg"
     default_sheets = (SHEET,)
+    sheet_columns = SheetColumns()
     protocols = {
         "6class": Protocol(
             "6class", SIX, {**{e: e for e in SIX}, "others": None}, "six emotions; others dropped"
@@ -44,36 +45,9 @@ class MMEW(DatabaseAdapter):
     }
     default_protocol = "6class"
 
-    def read_clips(self) -> list[dict]:
-        rows = []
-        for path in self.sheet_paths():
-            frame = read_sheet(
-                path,
-                title=self.title,
-                required=(
-                    "Subject",
-                    "Filename",
-                    "OnsetFrame",
-                    "ApexFrame",
-                    "OffsetFrame",
-                    "Action Units",
-                    "Estimated Emotion",
-                ),
-            )
-            for record in frame.to_dict("records"):
-                rows.append(
-                    {
-                        "subject": f"S{int(record['Subject']):02d}",
-                        "clip": str(record["Filename"]).strip(),
-                        "emotion": str(record["Estimated Emotion"]).strip().lower(),
-                        "onset": frame_int(record["OnsetFrame"]),
-                        "apex": frame_int(record["ApexFrame"]),
-                        "offset": frame_int(record["OffsetFrame"]),
-                        "aus": str(record["Action Units"]).strip(),
-                        "sheet": path.name,
-                    }
-                )
-        return rows
+    @staticmethod
+    def subject_name(value: object) -> str:
+        return f"S{int(value):02d}"
 
     def clip_dir(self, row: dict) -> Path:
         return self.root / "Micro_Expression" / row["emotion"] / row["clip"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Fix, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, Fix, Protocol, SheetColumns
 
 SHEET = "SAMM_Micro_FACS_Codes_v2.xlsx"
 HEADER_ROW = 13  # zero-based: the v2 sheet opens with 13 lines of notes
@@ -23,6 +23,8 @@ class SAMM(DatabaseAdapter):
     description = "SAMM: 29 subjects, 159 micro-expressions, 200 fps; FACS codes sheet v2"
     layout = "006/006_1_2/006_05562.jpg"
     default_sheets = (SHEET,)
+    sheet_columns = SheetColumns(onset="Onset Frame", apex="Apex Frame", offset="Offset Frame")
+    sheet_header_row = HEADER_ROW
     protocols = {
         "5class": Protocol(
             "5class",
@@ -63,38 +65,9 @@ class SAMM(DatabaseAdapter):
         ),
     }
 
-    def read_clips(self) -> list[dict]:
-        rows = []
-        for path in self.sheet_paths():
-            frame = read_sheet(
-                path,
-                title=self.title,
-                header=HEADER_ROW,
-                required=(
-                    "Subject",
-                    "Filename",
-                    "Onset Frame",
-                    "Apex Frame",
-                    "Offset Frame",
-                    "Action Units",
-                    "Estimated Emotion",
-                ),
-            )
-            for record in frame.to_dict("records"):
-                rows.append(
-                    {
-                        # SAMM folders are zero-padded (006); the sheet writes the subject as a number.
-                        "subject": f"{int(record['Subject']):03d}",
-                        "clip": str(record["Filename"]).strip(),
-                        "emotion": str(record["Estimated Emotion"]).strip().lower(),
-                        "onset": frame_int(record["Onset Frame"]),
-                        "apex": frame_int(record["Apex Frame"]),
-                        "offset": frame_int(record["Offset Frame"]),
-                        "aus": str(record["Action Units"]).strip(),
-                        "sheet": path.name,
-                    }
-                )
-        return rows
+    @staticmethod
+    def subject_name(value: object) -> str:
+        return f"{int(value):03d}"  # SAMM folders are zero-padded (006); the sheet writes a number
 
     def clip_dir(self, row: dict) -> Path:
         return self.root / row["subject"] / row["clip"]
