@@ -1,7 +1,7 @@
 """Deep-Emotion on CK+48: subject-independent 10-fold accuracy over seeds, and the per-emotion saliency
 figure.
 
-    PYTHONPATH=src python benchmarks/deep_emotion_ckplus.py --figure /tmp/de_pics/ckplus_saliency.png
+    PYTHONPATH=src python benchmarks/deep_emotion_ckplus.py --figure runs/de_pics/ckplus_saliency.png
 
 The schedule is fixed before looking at any test fold (no epoch or setting is chosen by test accuracy). The
 ten folds are the same for every seed (subjects shuffled with seed 0); the seed changes the model's

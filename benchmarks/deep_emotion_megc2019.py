@@ -2,7 +2,7 @@
 alone (``deep_emotion``, grey 48x48) and the apex face stacked with the onset-apex flow
 (``deep_emotion_apexflow``, grey + u, v, strain at 48x48), so appearance and motion can be compared.
 
-    PYTHONPATH=src python benchmarks/deep_emotion_megc2019.py --out /tmp/de/megc --seeds 0 1 2
+    PYTHONPATH=src python benchmarks/deep_emotion_megc2019.py --out runs/de_megc --seeds 0 1 2
 
 Fixed schedule, the same for both inputs, never chosen on test folds; predictions of each (model, seed)
 are written as they end, so a cut run keeps what it finished. UF1 / UAR are pooled over all folds.
