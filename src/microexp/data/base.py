@@ -144,6 +144,9 @@ class DatabaseAdapter:
     fixes: ClassVar[dict[tuple[str, str], tuple[Fix, ...]]] = {}
     # Long recordings hold many clips in one folder: a clip's frames are those numbered onset..offset.
     frames_span_recording: ClassVar[bool] = False
+    # The owner's sheet holds one row per clip in these columns (``None``: the adapter reads its sheet itself).
+    sheet_columns: ClassVar[SheetColumns | None] = None
+    sheet_header_row: ClassVar[int] = 0  # zero-based row of the column names
 
     def __init__(
         self, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
@@ -155,10 +158,6 @@ class DatabaseAdapter:
             self.sheets = (Path(sheet),)
         else:
             self.sheets = tuple(Path(s) for s in sheet)
-
-    # The owner's sheet holds one row per clip in these columns (``None``: the adapter reads its sheet itself).
-    sheet_columns: ClassVar[SheetColumns | None] = None
-    sheet_header_row: ClassVar[int] = 0  # zero-based row of the column names
 
     # --- to implement per database -------------------------------------------------------------------
     def read_clips(self) -> list[dict]:
