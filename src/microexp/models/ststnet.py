@@ -18,7 +18,8 @@ class STSTNet(nn.Module):
         super().__init__()
         # The three streams (3, 5 and 8 filters) differ only in width and every layer after the convolution
         # works channel by channel, so they are computed as one 16-filter convolution whose output channels
-        # 0-2, 3-7 and 8-15 are the streams: the same function and initialisation, a third of the calls.
+        # 0-2, 3-7 and 8-15 are the streams: the same function with the same initial weight
+        # distribution (drawn in another order, so a seed gives other weights), in a third of the calls.
         width = 3 + 5 + 8
         self.streams = nn.Sequential(
             nn.Conv2d(in_chans, width, kernel_size=3, padding=2),
