@@ -65,15 +65,40 @@ class Inception(nn.Module):
     concatenated, so motion patterns of several extents (a lip corner, a brow) are seen at once. The
     paths halve the resolution themselves (stride 2) instead of GoogLeNet's pooling: on CPU, pooling
     layers over these maps took a third of a training step. GoogLeNet's fourth (3x3 max-pool) path is
-    left out for the same reason."""
+    left out for the same reason. Batch norm and ReLU act on each channel alone, so one of each over the
+    concatenation is the same function as one per path, in fewer (CPU-bound) kernel calls."""
 
     def __init__(self, in_chans: int, width: int) -> None:
         super().__init__()
-        self.paths = nn.ModuleList([_conv_bn(in_chans, width, k, stride=2) for k in (1, 3, 5)])
+        self.paths = nn.ModuleList(
+            [nn.Conv2d(in_chans, width, k, stride=2, padding=k // 2, bias=False) for k in (1, 3, 5)]
+        )
         self.out_chans = 3 * width
+        self.norm = nn.BatchNorm2d(self.out_chans)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([path(x) for path in self.paths], dim=1)
+        return F.relu(self.norm(torch.cat([path(x) for path in self.paths], dim=1)), inplace=True)
+
+
+class GroupedLinear(nn.Module):
+    """``groups`` independent linear layers, each reading its own slice of the input: (B, groups * in) ->
+    (B, groups * out). The same function as a grouped 1x1 ``Conv1d`` with PyTorch's default initialisation,
+    run as one batched matrix product, which on CPU was 8x faster than the grouped convolution (forward +
+    backward, batch 64, 3 groups of 392 -> 32)."""
+
+    def __init__(self, in_features: int, out_features: int, groups: int) -> None:
+        super().__init__()
+        if in_features % groups or out_features % groups:
+            raise ValueError(f"{in_features} inputs and {out_features} outputs do not split into {groups} groups")
+        self.groups = groups
+        fan_in = in_features // groups
+        bound = 1.0 / math.sqrt(fan_in)
+        self.weight = nn.Parameter(torch.empty(groups, fan_in, out_features // groups).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(groups, 1, out_features // groups).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        per_group = x.reshape(x.shape[0], self.groups, -1).transpose(0, 1)  # (groups, B, in)
+        return torch.baddbmm(self.bias, per_group, self.weight).transpose(0, 1).reshape(x.shape[0], -1)
 
 
 class FeatureRefinement(nn.Module):
@@ -113,17 +138,20 @@ class FeatureRefinement(nn.Module):
         dim = feature_dim * num_classes // self.branches
         self.embed = nn.Sequential(
             nn.Dropout(dropout),
-            nn.Conv1d(width * grid * grid, self.branches * dim, 1, groups=self.branches),
+            GroupedLinear(width * grid * grid, self.branches * dim, self.branches),
             nn.ReLU(inplace=True),
             nn.Dropout(dropout),
         )
         # Each class's binary proposal classifier reads only that class's feature.
-        self.propose = nn.Conv1d(num_classes * dim, num_classes, 1, groups=num_classes) if proposal else None
+        self.propose = GroupedLinear(num_classes * dim, num_classes, num_classes) if proposal else None
         self.classify = nn.Linear(self.branches * dim, num_classes) if fusion else None
+        # Channels-last weights: the inception convolutions ran about 1.3x faster on CPU this way.
+        self.to(memory_format=torch.channels_last)
 
     def _branch_maps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Per-branch feature maps (B, K, d, h, w) and attention maps (B, K, h, w) or None."""
-        features = self.specific(self.shared(x))
+        # Converted once here, not by each of the first inception block's three paths.
+        features = self.specific(self.shared(x.contiguous(memory_format=torch.channels_last)))
         b, _, h, w = features.shape
         maps = features.view(b, self.branches, self.specific_chans, h, w)
         attention = torch.sigmoid(self.attend(features)) if self.attend is not None else None
@@ -134,9 +162,10 @@ class FeatureRefinement(nn.Module):
         maps, attention = self._branch_maps(x)
         if attention is not None:
             maps = maps * attention.unsqueeze(2)
-        specific = self.embed(maps.flatten(1).unsqueeze(-1))  # (B, K * dim, 1), branch-major
-        proposals = self.propose(specific).squeeze(-1) if self.propose is not None else None
-        logits = self.classify(specific.squeeze(-1)) if self.classify is not None else proposals
+        # Flattened branch-major: (B, K * d * h * w), so each branch's slice is contiguous.
+        specific = self.embed(maps.flatten(1))  # (B, K * dim)
+        proposals = self.propose(specific) if self.propose is not None else None
+        logits = self.classify(specific) if self.classify is not None else proposals
         return logits, proposals
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
