@@ -3,6 +3,10 @@ figure.
 
     PYTHONPATH=src python benchmarks/deep_emotion_ckplus.py --figure runs/de_pics/ckplus_saliency.png
 
+``--protocol images`` runs the same schedule on an image-level stratified 10-fold instead: the three
+near-identical frames of a sequence then land in training and test together. It is leaky on purpose, to
+measure how much of a published CK+ figure such a split can explain; never report it as a result.
+
 The schedule is fixed before looking at any test fold (no epoch or setting is chosen by test accuracy). The
 ten folds are the same for every seed (subjects shuffled with seed 0); the seed changes the model's
 initialisation, batches and augmentation. The saliency figure comes from one more model trained on folds
@@ -18,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import StratifiedKFold
 
-from microexp.data.protocols import SubjectKFold
+from microexp.data.protocols import Fold, SubjectKFold
 from microexp.data.registry import open_dataset
 from microexp.evaluation.runner import run_loso, summarise
 from microexp.models.registry import get_model_info
@@ -56,15 +61,25 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="none: the figure only")
     parser.add_argument("--epochs", type=int, default=SCHEDULE.epochs)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--protocol",
+        choices=("subjects", "images"),
+        default="subjects",
+        help="images: the leaky image-level split, only to compare with papers that use it",
+    )
     parser.add_argument("--figure", type=Path, required=True, help="where to write the saliency figure (PNG)")
     parser.add_argument("--out", type=Path, help="summary JSON (default: next to the figure)")
     args = parser.parse_args()
 
     table = open_dataset("ckplus48", args.data).load()
     config = SCHEDULE.replace(epochs=args.epochs)
-    splitter = SubjectKFold(10, seed=0)
     out = args.out or args.figure.with_suffix(".json")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.protocol == "images":
+        summary = cross_validate(table, config, LeakyImageKFold(10), args.seeds, args.workers, out, "image-level")
+        out.write_text(json.dumps({**summary, "config": vars(config)}, indent=1, default=str))
+        return
+    splitter = SubjectKFold(10, seed=0)
     summary = cross_validate(table, config, splitter, args.seeds, args.workers, out) if args.seeds else {}
 
     start = time.perf_counter()
@@ -101,8 +116,21 @@ def main() -> None:
     out.write_text(json.dumps(summary, indent=1, default=str))
 
 
-def cross_validate(table, config, splitter, seeds, workers, out: Path) -> dict:
-    """Subject 10-fold accuracy, one seed at a time, each seed's predictions saved as it ends (a long run that
+class LeakyImageKFold:
+    """Stratified 10-fold over images, ignoring subjects (scikit-learn's ``StratifiedKFold``, shuffled with
+    seed 0). Frames of one sequence fall on both sides of a split: a diagnostic, not a protocol."""
+
+    def __init__(self, n_splits: int) -> None:
+        self.n_splits = n_splits
+
+    def split(self, table):
+        folds = StratifiedKFold(self.n_splits, shuffle=True, random_state=0)
+        for index, (train, test) in enumerate(folds.split(np.zeros(len(table.labels)), table.labels), start=1):
+            yield Fold(name=f"images{index:02d}", train=train, test=test)
+
+
+def cross_validate(table, config, splitter, seeds, workers, out: Path, protocol: str = "subject") -> dict:
+    """10-fold accuracy, one seed at a time, each seed's predictions saved as it ends (a long run that
     is cut keeps its finished seeds)."""
     start = time.perf_counter()
     per_seed = []
@@ -116,7 +144,7 @@ def cross_validate(table, config, splitter, seeds, workers, out: Path) -> dict:
     summary = summarise(predictions, table, model="deep_emotion", wall_seconds=time.perf_counter() - start)
     accuracy = summary["accuracy"]
     print(
-        f"CK+48 subject 10-fold, {len(seeds)} seeds, {config.epochs} epochs: "
+        f"CK+48 {protocol} 10-fold, {len(seeds)} seeds, {config.epochs} epochs: "
         f"accuracy {accuracy['mean']:.4f} ± {accuracy['std']:.4f}, UF1 {summary['uf1']['mean']:.4f}, "
         f"wall {summary['wall_seconds']:.0f} s"
     )
