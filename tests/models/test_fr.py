@@ -113,3 +113,30 @@ def test_fr_learns_a_separable_toy_problem():
     model.eval()
     accuracy = (model(x).argmax(1) == y).float().mean()
     assert accuracy > 0.9
+
+
+def test_grouped_linear_is_a_grouped_1x1_convolution():
+    # GroupedLinear replaced a grouped Conv1d for speed; it must compute the same function.
+    from microexp.models.fr import GroupedLinear
+
+    torch.manual_seed(0)
+    layer = GroupedLinear(12, 6, groups=3)
+    conv = nn.Conv1d(12, 6, 1, groups=3)
+    with torch.no_grad():
+        # Conv1d weight (out, in / groups, 1) holds group g's outputs in rows g*2 .. g*2+1.
+        conv.weight.copy_(layer.weight.transpose(1, 2).reshape(6, 4, 1))
+        conv.bias.copy_(layer.bias.reshape(6))
+    x = torch.randn(5, 12)
+    torch.testing.assert_close(layer(x), conv(x.unsqueeze(-1)).squeeze(-1))
+    # Group g reads only its own slice of the input.
+    changed = x.clone()
+    changed[:, :4] += 1.0
+    assert torch.equal(layer(changed)[:, 2:], layer(x)[:, 2:])
+    assert not torch.equal(layer(changed)[:, :2], layer(x)[:, :2])
+
+
+def test_grouped_linear_refuses_sizes_that_do_not_split_into_its_groups():
+    from microexp.models.fr import GroupedLinear
+
+    with pytest.raises(ValueError, match="groups"):
+        GroupedLinear(10, 6, groups=3)
