@@ -67,7 +67,9 @@ def main() -> None:
         default="subjects",
         help="images: the leaky image-level split, only to compare with papers that use it",
     )
-    parser.add_argument("--figure", type=Path, required=True, help="where to write the saliency figure (PNG)")
+    parser.add_argument(
+        "--figure", type=Path, required=True, help="saliency figure (PNG; none with --protocol images)"
+    )
     parser.add_argument("--out", type=Path, help="summary JSON (default: next to the figure)")
     args = parser.parse_args()
 
@@ -76,14 +78,19 @@ def main() -> None:
     out = args.out or args.figure.with_suffix(".json")
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.protocol == "images":
+        # No saliency figure: it is meant to show what the model uses on people it never saw.
         summary = cross_validate(table, config, LeakyImageKFold(10), args.seeds, args.workers, out, "image-level")
-        out.write_text(json.dumps({**summary, "config": vars(config)}, indent=1, default=str))
-        return
-    splitter = SubjectKFold(10, seed=0)
-    summary = cross_validate(table, config, splitter, args.seeds, args.workers, out) if args.seeds else {}
+    else:
+        splitter = SubjectKFold(10, seed=0)
+        summary = cross_validate(table, config, splitter, args.seeds, args.workers, out) if args.seeds else {}
+        summary["saliency"] = saliency_figure(table, config, next(iter(splitter.split(table))), args.figure)
+    summary["config"] = vars(config)
+    out.write_text(json.dumps(summary, indent=1, default=str))
 
+
+def saliency_figure(table, config, fold, figure: Path) -> dict:
+    """Train one model without ``fold``'s subjects and draw the per-emotion saliency of its held-out faces."""
     start = time.perf_counter()
-    fold = next(iter(splitter.split(table)))
     x = load_inputs(table, get_model_info("deep_emotion").input_spec)
     trained = train_model(
         "deep_emotion",
@@ -97,23 +104,14 @@ def main() -> None:
     held_out = table.labels[fold.test]
     saliency = class_saliency(trained, x[fold.test], held_out, table.classes)
     held_out_accuracy = float((trained.predict_proba(x[fold.test]).argmax(1) == held_out).mean())
-    draw_saliency_grid(saliency, args.figure, examples=3)
+    draw_saliency_grid(saliency, figure, examples=3)
     for name in table.classes:
-        draw_saliency_grid(
-            saliency, args.figure.with_name(f"{args.figure.stem}_{name}.png"), examples=6, only=[name]
-        )
+        draw_saliency_grid(saliency, figure.with_name(f"{figure.stem}_{name}.png"), examples=6, only=[name])
     print(
-        f"saliency figure {args.figure} ({fold.name} held out, accuracy {held_out_accuracy:.4f}, "
+        f"saliency figure {figure} ({fold.name} held out, accuracy {held_out_accuracy:.4f}, "
         f"{time.perf_counter() - start:.0f} s)"
     )
-
-    summary["saliency"] = {
-        "fold": fold.name,
-        "held_out_accuracy": held_out_accuracy,
-        "figure": str(args.figure),
-    }
-    summary["config"] = vars(config)
-    out.write_text(json.dumps(summary, indent=1, default=str))
+    return {"fold": fold.name, "held_out_accuracy": held_out_accuracy, "figure": str(figure)}
 
 
 class LeakyImageKFold:
