@@ -26,7 +26,7 @@ from microexp.evaluation.metrics import score_by_part
 from microexp.evaluation.report import read_task_predictions, task_path, write_task_predictions
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
-from microexp.training.engine import EpochCallback, TrainedModel, train_model
+from microexp.training.engine import EpochCallback, EpochInspector, TrainedModel, train_model
 from microexp.training.inputs import load_inputs
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ class Task:
         return f"{self.model}/seed{self.seed}/{self.fold.name}"
 
 
-def train_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallback | None = None) -> TrainedModel:
+def train_task(
+    task: Task,
+    table: SampleTable,
+    x: np.ndarray,
+    on_epoch: EpochCallback | None = None,
+    inspect_epoch: EpochInspector | None = None,
+) -> TrainedModel:
     """The model a task trains on its fold's training rows. Deterministic: the same task gives the same
     model again, which is how a run's fold is re-created later (``microexp explain``)."""
     from microexp.training.seeding import fold_seed
@@ -66,6 +72,7 @@ def train_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCal
         model_options=task.model_options,
         on_epoch=on_epoch,
         validation=validation,
+        inspect_epoch=inspect_epoch,
     )
 
 

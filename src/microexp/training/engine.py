@@ -26,6 +26,8 @@ from microexp.training.seeding import seed_everything
 logger = logging.getLogger(__name__)
 
 EpochCallback = Callable[[int, int, float], None]  # (epoch, epochs, mean training loss)
+# (epoch, the model so far): for diagnostics that watch training, such as benchmarks/epoch_selection_bias.py.
+EpochInspector = Callable[[int, "TrainedModel"], None]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -115,10 +117,13 @@ def train_model(
     model_options: Mapping[str, Any] | None = None,
     on_epoch: EpochCallback | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
+    inspect_epoch: EpochInspector | None = None,
 ) -> TrainedModel:
     """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation).
     ``validation``: a fixed (x, y) validation set for early stopping (a database's official one) instead
-    of validation subjects drawn from the training rows; never fitted on, unused without early stopping."""
+    of validation subjects drawn from the training rows; never fitted on, unused without early stopping.
+    ``inspect_epoch`` sees the model after every epoch (torch models); it may predict but must not train,
+    and the training is the same with or without it (prediction draws no random numbers)."""
     info = get_model_info(name)
     config = config or TrainConfig.from_dict(dict(info.training))
     options = dict(model_options or {})
@@ -194,6 +199,8 @@ def train_model(
         mean_loss = total / len(order)
         if on_epoch is not None:
             on_epoch(epoch + 1, config.epochs, mean_loss)
+        if inspect_epoch is not None:
+            inspect_epoch(epoch + 1, trained)
         if len(val_rows):
             val_loss = _validation_loss(trained, x_all[val_rows], y_all[val_rows], criterion)
             if val_loss < best_loss - 1e-4:
