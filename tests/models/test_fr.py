@@ -140,3 +140,41 @@ def test_grouped_linear_refuses_sizes_that_do_not_split_into_its_groups():
 
     with pytest.raises(ValueError, match="groups"):
         GroupedLinear(10, 6, groups=3)
+
+
+def test_inception_is_its_three_convolution_paths_concatenated():
+    # One masked 5x5 convolution replaced three (1x1, 3x3, 5x5) for speed: the same function.
+    import torch.nn.functional as F
+
+    from microexp.models.fr import Inception
+
+    torch.manual_seed(0)
+    block = Inception(in_chans=4, width=5).eval()
+    x = torch.randn(2, 4, 28, 28)
+    paths = []
+    for index, kernel in enumerate(block.kernel_sizes):
+        start = (5 - kernel) // 2
+        weight = block.weight[index * 5 : (index + 1) * 5, :, start : start + kernel, start : start + kernel]
+        paths.append(F.conv2d(x, weight, stride=2, padding=kernel // 2))
+    expected = F.relu(block.norm(torch.cat(paths, dim=1)))
+    assert torch.allclose(block(x), expected, atol=1e-5)
+    # Outside each path's kernel the weights are zero and get no gradient, so they stay zero in training.
+    block(x).sum().backward()
+    assert torch.equal(block.weight.grad * (1 - block.mask), torch.zeros_like(block.weight))
+    assert torch.equal(block.weight.detach() * (1 - block.mask), torch.zeros_like(block.weight))
+    # Each path starts as its own nn.Conv2d would: uniform within 1 / sqrt(fan in).
+    for index, kernel in enumerate(block.kernel_sizes):
+        path = block.weight[index * 5 : (index + 1) * 5].detach()
+        assert path.abs().max() <= 1 / (4 * kernel * kernel) ** 0.5
+
+
+def test_dropout_keeps_the_expected_value_and_is_off_in_eval():
+    from microexp.models.fr import Dropout
+
+    torch.manual_seed(0)
+    layer = Dropout(0.5)
+    x = torch.ones(200, 500)
+    dropped = layer(x)
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}
+    assert abs(float(dropped.mean()) - 1.0) < 0.02
+    assert torch.equal(layer.eval()(x), x)

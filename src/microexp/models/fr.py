@@ -65,19 +65,48 @@ class Inception(nn.Module):
     concatenated, so motion patterns of several extents (a lip corner, a brow) are seen at once. The
     paths halve the resolution themselves (stride 2) instead of GoogLeNet's pooling: on CPU, pooling
     layers over these maps took a third of a training step. GoogLeNet's fourth (3x3 max-pool) path is
-    left out for the same reason. Batch norm and ReLU act on each channel alone, so one of each over the
-    concatenation is the same function as one per path, in fewer (CPU-bound) kernel calls."""
+    left out for the same reason.
+
+    The three paths run as one 5x5 convolution whose 1x1 and 3x3 paths have their kernels masked to the
+    centre (zero outside, and no gradient there): with the same centre and stride, that is exactly the
+    three convolutions concatenated, in one kernel call instead of three (forward + backward of a block:
+    5.3 -> 3.9 ms and 9.0 -> 6.3 ms on one CPU core, batch 64). Each path is initialised as its own
+    ``nn.Conv2d`` would be. Batch norm and ReLU act on each channel alone, so one of each over the
+    concatenation is the same function as one per path."""
+
+    kernel_sizes = (1, 3, 5)
 
     def __init__(self, in_chans: int, width: int) -> None:
         super().__init__()
-        self.paths = nn.ModuleList(
-            [nn.Conv2d(in_chans, width, k, stride=2, padding=k // 2, bias=False) for k in (1, 3, 5)]
-        )
-        self.out_chans = 3 * width
+        self.out_chans = len(self.kernel_sizes) * width
+        size = max(self.kernel_sizes)
+        self.weight = nn.Parameter(torch.zeros(self.out_chans, in_chans, size, size))
+        mask = torch.zeros(self.out_chans, 1, size, size)
+        for path, kernel in enumerate(self.kernel_sizes):
+            rows, start = slice(path * width, (path + 1) * width), (size - kernel) // 2
+            inside = (slice(start, start + kernel), slice(start, start + kernel))
+            mask[rows, :, inside[0], inside[1]] = 1.0
+            # nn.Conv2d's default: kaiming_uniform_(a=sqrt(5)), i.e. U(-b, b) with b = 1 / sqrt(fan_in).
+            bound = 1.0 / math.sqrt(in_chans * kernel * kernel)
+            with torch.no_grad():
+                self.weight[rows, :, inside[0], inside[1]].uniform_(-bound, bound)
+        self.register_buffer("mask", mask)
         self.norm = nn.BatchNorm2d(self.out_chans)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.norm(torch.cat([path(x) for path in self.paths], dim=1)), inplace=True)
+        padding = max(self.kernel_sizes) // 2
+        return F.relu(self.norm(F.conv2d(x, self.weight * self.mask, stride=2, padding=padding)), inplace=True)
+
+
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` with its mask drawn by ``torch.rand`` rather than ``bernoulli_``: the same
+    distribution, twice as fast on CPU (1.3 -> 0.6 ms for FR's 64 x 1176 features), where dropout's two
+    masks were 6 % of a training step."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        return x * (torch.rand_like(x) >= self.p) / (1.0 - self.p)
 
 
 class GroupedLinear(nn.Module):
@@ -137,10 +166,10 @@ class FeatureRefinement(nn.Module):
         # average): the position of a movement on the face is what tells the expressions apart.
         dim = feature_dim * num_classes // self.branches
         self.embed = nn.Sequential(
-            nn.Dropout(dropout),
+            Dropout(dropout),
             GroupedLinear(width * grid * grid, self.branches * dim, self.branches),
             nn.ReLU(inplace=True),
-            nn.Dropout(dropout),
+            Dropout(dropout),
         )
         # Each class's binary proposal classifier reads only that class's feature.
         self.propose = GroupedLinear(num_classes * dim, num_classes, num_classes) if proposal else None
