@@ -21,7 +21,8 @@ attention-weighted map flattened (keeping *where* the motion is) and embedded pe
 to 32 values (the expression-specific feature), dropout 0.5 around that layer, proposal-loss weight 1.0,
 and the criterion's class weights also on the one-vs-rest proposal terms. The training defaults in
 ``FR_TRAINING`` are fixed in advance, not tuned on test folds; docs/results/fr.md says how they were
-chosen and what they score (UF1 0.731 ± 0.012 over 3 seeds, below the paper's 0.784).
+chosen and what they score (UF1 0.733 ± 0.006 over 3 seeds, below the paper's 0.784; 0.81 when each
+fold's epoch is picked on its own test clips, which microexp never does: benchmarks/epoch_selection_bias.py).
 
 Ablations (registered variants, so ``microexp evaluate --model fr_no_attention`` just works):
 
