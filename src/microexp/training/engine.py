@@ -144,7 +144,7 @@ def train_model(
     model = create_model(name, num_classes=num_classes, in_chans=x.shape[-3], **options).to(device)
     trained = TrainedModel(name, num_classes, info.input_spec, model, mean, std, options, device, config.test_flip)
     x_all = torch.as_tensor(x, dtype=torch.float32)
-    y_all = torch.as_tensor(y, dtype=torch.long)
+    y_all = torch.tensor(y, dtype=torch.long)  # a copy: the table hands out its labels read-only
     fit_rows, val_rows = np.arange(len(x)), np.array([], dtype=np.int64)
     if config.early_stopping_patience is not None and validation is not None:
         x_all = torch.cat([x_all, torch.as_tensor(validation[0], dtype=torch.float32)])
