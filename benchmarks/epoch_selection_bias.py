@@ -4,10 +4,13 @@
 
 Each fold trains exactly as ``microexp evaluate`` trains it (the model's fixed schedule, the same seeds),
 and after every epoch the model also predicts its test fold. Those predictions are only *looked at*:
-training never sees them, so the last epoch reproduces ``microexp evaluate`` to the last digit. Three
+training never sees them, so the last epoch reproduces ``microexp evaluate`` to the last digit. Four
 ways to read one LOSO run are then scored on pooled predictions:
 
 - ``fixed schedule``: the last epoch of every fold. The honest figure, and the one microexp reports.
+- ``mean over epochs``: each clip's class probabilities averaged over all epochs of its fold (a snapshot
+  ensemble fixed in advance, so also honest): does the epoch-to-epoch spread hide accuracy that needs no
+  choice to recover?
 - ``best epoch overall``: the one epoch (the same for all folds) whose pooled test UF1 is highest, as
   when a schedule is tuned by watching the LOSO score.
 - ``best epoch per fold``: in each fold, the first epoch with the highest test accuracy, as in code that
@@ -42,7 +45,8 @@ from microexp.training.engine import TrainedModel
 from microexp.training.inputs import load_inputs
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "megc2019"
-READINGS = ("fixed schedule", "best epoch overall", "best epoch per fold")
+READINGS = ("fixed schedule", "mean over epochs", "best epoch overall", "best epoch per fold")
+HONEST = ("fixed schedule", "mean over epochs")
 
 
 def epoch_curve(task: Task, table: SampleTable, x: np.ndarray, on_epoch=None) -> np.ndarray:
@@ -80,7 +84,7 @@ def score(labels: np.ndarray, predictions: np.ndarray, classes: int) -> dict[str
 
 
 def readings(curves: np.ndarray, labels: np.ndarray, folds: list[np.ndarray]) -> dict[str, dict]:
-    """The three readings of one seed's curves (see the module docstring), with the epochs they chose."""
+    """The four readings of one seed's curves (see the module docstring), with the epochs they chose."""
     classes = curves.shape[-1]
     predicted = curves.argmax(axis=-1)  # (epochs, clips)
     pooled = [score(labels, epoch, classes)["uf1"] for epoch in predicted]
@@ -94,6 +98,7 @@ def readings(curves: np.ndarray, labels: np.ndarray, folds: list[np.ndarray]) ->
         chosen.append(best + 1)
     return {
         "fixed schedule": {**score(labels, predicted[-1], classes), "epoch": len(curves)},
+        "mean over epochs": {**score(labels, curves.mean(axis=0).argmax(axis=-1), classes), "epoch": "all"},
         "best epoch overall": {**score(labels, predicted[overall], classes), "epoch": overall + 1},
         "best epoch per fold": {**score(labels, per_fold, classes), "median epoch": float(np.median(chosen))},
     }
@@ -114,11 +119,12 @@ def main() -> None:
     folds = [fold.test for fold in LeaveOneSubjectOut().split(table)]
     args.out.mkdir(parents=True, exist_ok=True)
     clock = Stopwatch()
-    per_seed = {}
+    per_seed, read_back = {}, 0
     for seed in (int(s) for s in args.seeds.split(",")):
         saved = args.out / f"{args.model}_seed{seed}.npz"
         if saved.exists():
             curves = np.load(saved)["curves"]
+            read_back += 1
         else:
             curves = seed_curves(table, args.model, seed, args.workers)
             np.savez_compressed(saved, curves=curves, clip_id=table.samples["clip_id"].to_numpy())
@@ -136,11 +142,13 @@ def main() -> None:
             summary.setdefault(reading, {})[metric] = {"mean": float(np.mean(values)), "std": std}
             cells.append(f"{np.mean(values):.4f} ± {std:.4f}")
         key = "median epoch" if reading == "best epoch per fold" else "epoch"
-        chosen = ", ".join(f"{per_seed[s][reading][key]:g}" for s in per_seed)
-        result.add_row(reading, "no" if reading == "fixed schedule" else "yes", *cells, chosen)
+        values = [per_seed[s][reading][key] for s in per_seed]
+        chosen = ", ".join(v if isinstance(v, str) else f"{v:g}" for v in values)
+        result.add_row(reading, "no" if reading in HONEST else "yes", *cells, chosen)
     Console(width=120).print(result)  # a log file would otherwise get 80 columns and wrapped cells
     machine = platform.processor() or platform.machine()
-    print(f"wall time {clock.seconds:.1f} s; machine: {machine}, {os.cpu_count()} cores")
+    cached = f" ({read_back} of {len(per_seed)} seeds read back from {args.out}, not trained)" if read_back else ""
+    print(f"wall time {clock.seconds:.1f} s{cached}; machine: {machine}, {os.cpu_count()} cores")
     (args.out / f"{args.model}_summary.json").write_text(json.dumps(summary, indent=2))
 
 
