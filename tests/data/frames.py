@@ -16,11 +16,11 @@ def tiny_image(suffix: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_key_frames(adapter, name: Callable[[dict, int], str], protocol: str | None = None) -> int:
-    """Onset, apex and offset frames of every clip of ``protocol`` under ``adapter.root``; the count."""
+def write_key_frames(adapter, name: Callable[[dict, int], str], label_map: str | None = None) -> int:
+    """Onset, apex and offset frames of every clip of ``label_map`` under ``adapter.root``; the count."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        rows = adapter.annotated_rows(adapter.protocol(protocol))
+        rows = adapter.annotated_rows(adapter.label_map(label_map))
     payloads: dict[str, bytes] = {}
     written = 0
     for row in rows:

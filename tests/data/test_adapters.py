@@ -10,23 +10,24 @@ import pytest
 from frames import write_key_frames
 
 from conftest import shared_path
-from microexp.data.base import frame_number
+from microexp.data.base import frame_number, numbered_frames
 from microexp.data.casme2 import CASME2
 from microexp.data.casme3 import CASME3PartA, CASME3PartC
 from microexp.data.dfme import DFME, SHEETS
 from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
 from microexp.data.smic import SMIC
+from microexp.errors import DataError
 
 
 def sheet(*parts: str) -> Path:
     return shared_path("annotations", *parts)
 
 
-def quiet_load(adapter, protocol=None, **kwargs):
+def quiet_load(adapter, label_map=None, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return adapter.load(protocol, **kwargs)
+        return adapter.load(label_map, **kwargs)
 
 
 def assert_frames_match(table) -> None:
@@ -37,6 +38,17 @@ def assert_frames_match(table) -> None:
         numbers = [frame_number(f) for f in frames]
         assert numbers == sorted(numbers) and numbers[0] == onset
         assert pd.isna(offset) or numbers[-1] == offset
+
+
+def test_frame_number_is_the_number_that_ends_the_file_name(tmp_path):
+    assert [frame_number(n) for n in ("img46.jpg", "reg_img012.jpg", "006_05562.jpg", "15.jpg")] == [46, 12, 5562, 15]
+    assert frame_number(Path("S005") / "001" / "S005_001_00000011.png") == 11
+    for name in ("apex.jpg", "img46_flow.jpg"):  # a number inside the name is not the frame's
+        with pytest.raises(DataError, match=rf"frame {name}: no frame number ends its name"):
+            frame_number(name)
+    for name in ("img9.jpg", "img10.png", "img46_flow.jpg", "cover.jpg", "img3.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert numbered_frames(tmp_path) == [(9, tmp_path / "img9.jpg"), (10, tmp_path / "img10.png")]
 
 
 CASME2_2014 = ("casme2", "CASME2-coding-20140508.xlsx")
@@ -123,7 +135,7 @@ def test_smic_without_a_sheet_reads_clips_from_the_folder_tree(tmp_path):
 CASME3A_SHEET = ("casme3", "annotation", "partA", "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
 
 
-def test_casme3_part_a_protocol_counts():
+def test_casme3_part_a_label_map_counts():
     adapter = CASME3PartA(sheet=sheet(*CASME3A_SHEET))
     counts = {name: quiet_load(adapter, name).class_counts() for name in ("7class", "4class", "3class")}
     assert counts["7class"] == {

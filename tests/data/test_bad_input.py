@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
-from frames import write_key_frames
+from copies import CASME2_COLUMNS as COLUMNS
+from copies import write_casme2, write_casme2_sheet
 
 from microexp.data.casme2 import CASME2
 from microexp.data.samm import SAMM
 from microexp.errors import ConfigError, DataError, DataNotFoundError
 
-COLUMNS = [
-    "Subject",
-    "Filename",
-    "OnsetFrame",
-    "ApexFrame",
-    "OffsetFrame",
-    "Action Units",
-    "Estimated Emotion",
-]
 CLIPS = [
     [1, "EP02_01f", 46, 59, 86, "12", "happiness"],
     [2, "EP01_11f", 46, 60, 75, "4", "repression"],
@@ -28,12 +19,11 @@ CLIPS = [
 
 def casme2_copy(tmp_path, clips=CLIPS, columns=COLUMNS):
     """A 3-subject CASME II copy: its sheet plus key frames in the raw layout."""
-    sheet = tmp_path / "CASME2-coding-20140508.xlsx"
-    pd.DataFrame(clips, columns=columns).to_excel(sheet, index=False)
-    adapter = CASME2(tmp_path)
     if columns == COLUMNS:
-        write_key_frames(adapter, lambda row, n: f"img{n}.jpg")
-    return adapter
+        write_casme2(tmp_path, clips)
+    else:
+        write_casme2_sheet(tmp_path, clips, columns)
+    return CASME2(tmp_path)
 
 
 def test_generated_copy_loads(tmp_path):
@@ -95,7 +85,7 @@ def test_duplicated_clip_name_is_an_error(tmp_path):
         casme2_copy(tmp_path, clips=clips).load(frames=False)
 
 
-def test_missing_sheet_and_unknown_protocol(tmp_path):
+def test_missing_sheet_and_unknown_label_map(tmp_path):
     with pytest.raises(
         DataNotFoundError, match=r"SAMM: annotation sheet .*SAMM_Micro_FACS_Codes_v2.xlsx does not exist"
     ):
@@ -103,7 +93,7 @@ def test_missing_sheet_and_unknown_protocol(tmp_path):
     with pytest.raises(ConfigError, match=r"give the database folder \(root\) or the annotation sheet"):
         SAMM().load()
     with pytest.raises(
-        ConfigError, match=r"unknown protocol '9class'; expected one of \['5class', 'megc2019'\]"
+        ConfigError, match=r"unknown label map '9class'; expected one of \['5class', 'megc2019'\]"
     ):
         casme2_copy(tmp_path).load("9class")
 

@@ -2,43 +2,33 @@
 
 from __future__ import annotations
 
-import pandas as pd
-from frames import write_key_frames
+from copies import write_casme2
 from typer.testing import CliRunner
 
 from microexp.cli import app
-from microexp.data.casme2 import CASME2
 from microexp.data.registry import dataset_names, get_dataset
 
 runner = CliRunner()
 
 
-def test_datasets_lists_every_registered_database_and_protocol():
+def test_datasets_lists_every_registered_database_and_label_map():
     result = runner.invoke(app, ["datasets"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     for name in dataset_names():
         assert name in result.output
-        for protocol in get_dataset(name).protocols:
-            assert protocol in result.output
+        for label_map in get_dataset(name).label_maps:
+            assert label_map in result.output
 
 
 def make_copy(tmp_path):
-    clips = [
-        [1, "EP02_01f", 46, 59, 86, "12", "happiness"],
-        [1, "EP03_02", 131, 139, 161, "18", "others"],
-        [2, "EP01_11f", 46, 60, 75, "4", "disgust"],
-    ]
-    columns = [
-        "Subject",
-        "Filename",
-        "OnsetFrame",
-        "ApexFrame",
-        "OffsetFrame",
-        "Action Units",
-        "Estimated Emotion",
-    ]
-    pd.DataFrame(clips, columns=columns).to_excel(tmp_path / "CASME2-coding-20140508.xlsx", index=False)
-    write_key_frames(CASME2(tmp_path), lambda row, n: f"img{n}.jpg")
+    write_casme2(
+        tmp_path,
+        [
+            [1, "EP02_01f", 46, 59, 86, "12", "happiness"],
+            [1, "EP03_02", 131, 139, 161, "18", "others"],
+            [2, "EP01_11f", 46, 60, 75, "4", "disgust"],
+        ],
+    )
 
 
 def test_check_prints_counts_per_subject_and_class(tmp_path):

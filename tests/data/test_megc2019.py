@@ -1,11 +1,10 @@
 import pytest
 
 from conftest import shared_path
+from microexp.data.images import read_image
 from microexp.data.megc2019 import MEGC2019
-from microexp.data.protocols import LeaveOneSubjectOut, SubjectValidationSplit
-from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
-from microexp.models import get_model_info
-from microexp.training.inputs import load_inputs
+from microexp.data.splitters import LeaveOneSubjectOut, SubjectValidationSplit
+from microexp.errors import DataError, DataNotFoundError
 
 
 def test_real_composite_loads_with_official_counts():
@@ -26,11 +25,11 @@ def test_headerless_official_list_gives_the_same_table():
     assert headed[["clip_id", "label", "flow_path"]].equals(official[["clip_id", "label", "flow_path"]])
 
 
-def test_flows_load_as_declared(tiny_megc2019):
+def test_flow_paths_point_at_the_distributed_pngs(tiny_megc2019):
     table = MEGC2019(tiny_megc2019).load()
-    x = load_inputs(table, get_model_info("ststnet").input_spec)
-    assert x.shape == (len(table), 3, 28, 28) and x.max() > 100
-    assert load_inputs(table, get_model_info("offapexnet").input_spec).shape[1] == 2
+    pairs = zip(table.samples["clip_id"], table.samples["flow_path"], strict=True)
+    flows = [read_image(path, mode="RGB", what=clip) for clip, path in pairs]
+    assert all(flow.shape == (28, 28, 3) for flow in flows) and max(flow.max() for flow in flows) > 100
 
 
 def test_missing_png_is_named(tiny_megc2019):
@@ -40,13 +39,13 @@ def test_missing_png_is_named(tiny_megc2019):
         MEGC2019(tiny_megc2019).load()
 
 
-def test_unreadable_png_is_named(tiny_megc2019):
+def test_check_names_an_unreadable_png(tiny_megc2019):
     table = MEGC2019(tiny_megc2019).load()
     broken = table.samples["flow_path"].iloc[3]
     with open(broken, "wb") as handle:
         handle.write(b"not a png")
-    with pytest.raises(UnreadableFileError, match=f"clip {table.samples['clip_id'].iloc[3]}: image .* cannot be read"):
-        load_inputs(table, get_model_info("ststnet").input_spec)
+    (problem,) = MEGC2019(tiny_megc2019).check().problems
+    assert problem.startswith(f"clip {table.samples['clip_id'].iloc[3]}: image {broken} cannot be read")
 
 
 def test_unknown_label_names_the_line(tiny_megc2019):

@@ -1,12 +1,12 @@
-"""Subject k-fold (CK+) and the official split (FER-2013)."""
+"""Subject k-fold (CK+), the official split (FER-2013), and making splitters by name."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from microexp.data.protocols import OfficialSplit, SubjectKFold
 from microexp.data.schema import build_table
+from microexp.data.splitters import LeaveOneSubjectOut, OfficialSplit, SubjectKFold, make_splitter, splitter_names
 from microexp.errors import ConfigError, DataError
 
 
@@ -67,3 +67,34 @@ def test_official_split_keeps_public_test_for_validation_only():
         list(OfficialSplit().split(table_of(["a", "b"])))
     with pytest.raises(DataError, match="no rows with split == 'PublicTest'"):
         list(OfficialSplit().split(table_of(["a", "b"], ["Training", "PrivateTest"])))
+
+
+def test_splitters_are_made_by_name_with_checked_options():
+    assert splitter_names() == ["loso", "subject-kfold", "official"]
+    splitter = make_splitter("subject-kfold", {"n_splits": 4, "seed": 2})
+    assert isinstance(splitter, SubjectKFold) and (splitter.n_splits, splitter.seed) == (4, 2)
+    assert isinstance(make_splitter("loso"), LeaveOneSubjectOut)
+    assert make_splitter("official", {"validation": None}).validation is None
+    names = r"\['loso', 'subject-kfold', 'official'\]"
+    with pytest.raises(ConfigError, match=rf"unknown splitter 'kfold'; expected one of {names}"):
+        make_splitter("kfold")
+    options = r"valid options: \['n_splits', 'seed'\]"
+    with pytest.raises(ConfigError, match=rf"'subject-kfold': unknown option\(s\) \['folds'\]; {options}"):
+        make_splitter("subject-kfold", {"folds": 5})
+    with pytest.raises(ConfigError, match=r"'loso': unknown option\(s\) \['seed'\]; valid options: none"):
+        make_splitter("loso", {"seed": 1})
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("subject-kfold", {"n_splits": 1}, r"at least 2 splits, got 1"),
+        ("subject-kfold", {"n_splits": 2.5}, r"at least 2 splits, got 2\.5"),
+        ("subject-kfold", {"seed": "one"}, r"whole-number seed, got 'one'"),
+        ("official", {"test": 3}, r"test must be a string, got 3"),
+        ("official", {"validation": 0}, r"validation must be a string or None, got 0"),
+    ],
+)
+def test_an_invalid_option_value_names_the_splitter_and_its_options(name, options, message):
+    with pytest.raises(ConfigError, match=rf"splitter '{name}': .*{message}.*; valid options: \["):
+        make_splitter(name, options)

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from microexp.data.base import frame_number
 from microexp.data.casme2 import CASME2
 from microexp.data.registry import load_table
 from microexp.data.synthetic import (
@@ -18,7 +19,6 @@ from microexp.data.synthetic import (
     write_database,
 )
 from microexp.errors import ConfigError, NoFaceError
-from microexp.preprocess.video import frame_number
 
 TINY = SyntheticSettings(subjects=2, clips_per_class=1, fps=100)
 STILL = dataclasses.replace(TINY, head_motion=0.0, blink_probability=0.0, flicker=0.0, noise=0.0)
@@ -46,7 +46,7 @@ def test_same_seed_writes_the_same_database_and_another_seed_does_not(tmp_path):
     )
 
 
-def test_the_casme2_adapter_reads_the_tree_and_the_synthetic_protocol_labels_it(tmp_path):
+def test_the_casme2_adapter_reads_the_tree_and_the_synthetic_label_map_labels_it(tmp_path):
     root = write_database(tmp_path / "db", TINY)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no annotation fix or onset == apex warning on generated clips

@@ -1,9 +1,9 @@
-"""What every database adapter shares: reading the owner's sheet, keyed annotation fixes, protocol label
-mapping, and finding frame files in the vendor's layout.
+"""What every database adapter shares: reading the owner's sheet, keyed annotation fixes, label maps
+(emotion words to classes), and finding frame files in the vendor's layout.
 
 An adapter subclasses :class:`DatabaseAdapter`, says how to read its sheet into plain clip rows
 (``read_clips``) and where a clip's frames live (``clip_dir``). ``load`` then applies the fixes, validates
-onset/apex/offset, maps emotions to the protocol's classes and, when a frames root was given, attaches the
+onset/apex/offset, maps emotions to the label map's classes and, when a frames root was given, attaches the
 frame paths. ``check`` does the same without stopping at the first problem, for ``microexp check``.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar
 
 import pandas as pd
@@ -27,10 +28,11 @@ _TRAILING_NUMBER = re.compile(r"(\d+)$")
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """Which clips a protocol keeps and the class each emotion maps to (``None``: dropped).
+class LabelMap:
+    """Which clips a label map keeps and the class each of the database's emotion words maps to
+    (``None``: dropped).
 
-    Every emotion the sheet may contain must be a key, so a word the protocol has never seen is an error
+    Every emotion the sheet may contain must be a key, so a word the map has never seen is an error
     rather than a silently dropped clip.
     """
 
@@ -87,10 +89,30 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
 
 
-def frame_number(path: str | Path) -> int | None:
-    """The frame number a vendor file name ends with: img46.jpg, reg_img46.jpg, 006_05562.jpg, 15.jpg."""
+def frame_number(path: str | Path) -> int:
+    """The frame number a database gives a frame: the digits that end the file stem.
+
+    ``img46.jpg`` -> 46, ``reg_img012.jpg`` -> 12, ``006_05562.jpg`` -> 5562, ``15.jpg`` -> 15. Only the
+    digits at the end count, so ``img46_flow.jpg`` is not frame 46 of the clip.
+    """
     match = _TRAILING_NUMBER.search(Path(path).stem)
-    return int(match.group(1)) if match else None
+    if match is None:
+        raise DataError(f"frame {path}: no frame number ends its name; name frames like img46.jpg")
+    return int(match.group(1))
+
+
+def numbered_frames(folder: Path) -> list[tuple[int, Path]]:
+    """(frame number, path) of the frame images in ``folder``, in frame order. Images whose name does not
+    end in a number are left out: a clip folder may hold other pictures (a cover, a thumbnail)."""
+    numbered = []
+    for path in folder.iterdir():
+        if path.suffix.lower() not in FRAME_SUFFIXES:
+            continue
+        try:
+            numbered.append((frame_number(path), path))
+        except DataError:
+            continue
+    return sorted(numbered)
 
 
 def read_sheet(
@@ -139,8 +161,13 @@ class DatabaseAdapter:
     description: ClassVar[str]
     layout: ClassVar[str]  # the expected layout, shown in messages and docs
     default_sheets: ClassVar[tuple[str, ...]]  # sheet file names looked for in ``root``
-    protocols: ClassVar[dict[str, Protocol]]
-    default_protocol: ClassVar[str]
+    label_maps: ClassVar[dict[str, LabelMap]]
+    default_label_map: ClassVar[str]
+    # How the database is evaluated unless a run says otherwise: a name of microexp.data.splitters.SPLITTERS
+    # and its constructor's options.
+    default_splitter: ClassVar[str]
+    default_splitter_options: ClassVar[Mapping[str, object]] = MappingProxyType({})
+    has_sheet: ClassVar[bool] = True  # False: labels come from the folder tree or the file names
     fixes: ClassVar[dict[tuple[str, str], tuple[Fix, ...]]] = {}
     # Long recordings hold many clips in one folder: a clip's frames are those numbered onset..offset.
     frames_span_recording: ClassVar[bool] = False
@@ -151,6 +178,8 @@ class DatabaseAdapter:
     def __init__(
         self, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
     ):
+        if sheet is not None and not self.has_sheet:
+            raise ConfigError(f"{self.title}: labels come from {self.layout}; there is no sheet to pass")
         self.root = Path(root) if root is not None else None
         if sheet is None:
             self.sheets: tuple[Path, ...] | None = None
@@ -209,31 +238,39 @@ class DatabaseAdapter:
     def where(self, row: dict) -> str:
         return f"{self.title} clip {row['subject']}/{row['clip']} ({row['sheet']})"
 
-    def protocol(self, name: str | None) -> Protocol:
-        name = name or self.default_protocol
-        if name not in self.protocols:
-            raise ConfigError(
-                f"{self.title}: unknown protocol {name!r}; expected one of {sorted(self.protocols)}"
+    def require_root(self) -> Path:
+        """The data folder, for databases whose labels come from the folder tree rather than a sheet."""
+        if self.root is None or not self.root.is_dir():
+            raise DataNotFoundError(
+                f"{self.title}: data folder {self.root} does not exist; expected layout {self.layout}"
             )
-        return self.protocols[name]
+        return self.root
 
-    def annotated_rows(self, protocol: Protocol) -> list[dict]:
-        """Sheet rows after fixes and validation, with the protocol's labels; dropped clips removed."""
+    def label_map(self, name: str | None) -> LabelMap:
+        name = name or self.default_label_map
+        if name not in self.label_maps:
+            raise ConfigError(
+                f"{self.title}: unknown label map {name!r}; expected one of {sorted(self.label_maps)}"
+            )
+        return self.label_maps[name]
+
+    def annotated_rows(self, label_map: LabelMap) -> list[dict]:
+        """Sheet rows after fixes and validation, with the label map's labels; dropped clips removed."""
         rows = self.read_clips()
         self._reject_duplicates(rows)
         rows = [self._apply_fixes(row) for row in rows]
         self._validate_phases(rows)
         kept = []
         for row in rows:
-            if protocol.keep is not None and not protocol.keep(row):
+            if label_map.keep is not None and not label_map.keep(row):
                 continue
-            if row["emotion"] not in protocol.mapping:
+            if row["emotion"] not in label_map.mapping:
                 raise DataError(
                     f"{self.where(row)}: unknown emotion {row['emotion']!r}; "
-                    f"protocol {protocol.name!r} knows "
-                    f"{sorted(protocol.mapping)}. Correct the sheet or report the new word."
+                    f"label map {label_map.name!r} knows "
+                    f"{sorted(label_map.mapping)}. Correct the sheet or report the new word."
                 )
-            label = protocol.label_of(row["emotion"])
+            label = label_map.label_of(row["emotion"])
             if label is not None:
                 kept.append({**row, "label": label})
         return kept
@@ -287,11 +324,7 @@ class DatabaseAdapter:
                 (),
                 f"{self.where(row)}: frame folder {folder} does not exist; expected layout {self.layout}",
             )
-        numbered = []
-        for path in folder.iterdir():
-            number = frame_number(path)
-            if path.suffix.lower() in FRAME_SUFFIXES and number is not None:
-                numbered.append((number, path))
+        numbered = numbered_frames(folder)
         if self.frames_span_recording:
             low, high = row.get("onset"), row.get("offset")
             numbered = [
@@ -301,9 +334,9 @@ class DatabaseAdapter:
             span = f" numbered {row.get('onset')}–{row.get('offset')}" if self.frames_span_recording else ""
             kinds = "/".join(FRAME_SUFFIXES)
             return (), f"{self.where(row)}: frame folder {folder} holds no frame images{span} ({kinds})"
-        return tuple(str(p) for _, p in sorted(numbered)), None
+        return tuple(str(p) for _, p in numbered), None
 
-    def _table(self, protocol: Protocol, rows: list[dict]) -> SampleTable:
+    def _table(self, label_map: LabelMap, rows: list[dict]) -> SampleTable:
         samples = []
         for row in rows:
             extra = {k: v for k, v in row.items() if k not in ("subject", "clip", "sheet")}
@@ -316,12 +349,13 @@ class DatabaseAdapter:
                     "clip": row["clip"],
                 }
             )
-        return build_table(f"{self.name}:{protocol.name}", protocol.classes, samples)
+        return build_table(f"{self.name}:{label_map.name}", label_map.classes, samples)
 
-    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
-        """The protocol's clips as a validated table. With a root and ``frames``, every clip must have its
-        frames; ``frames=False`` reads the annotations only (``frames=()``), e.g. from a sheets-only copy."""
-        chosen = self.protocol(protocol)
+    def load(self, label_map: str | None = None, *, frames: bool = True) -> SampleTable:
+        """The clips the label map keeps, as a validated table. With a root and ``frames``, every clip must
+        have its frames; ``frames=False`` reads the annotations only (``frames=()``), e.g. from a sheets-only
+        copy."""
+        chosen = self.label_map(label_map)
         rows = self.annotated_rows(chosen)
         if self.root is not None and frames:
             for row in rows:
@@ -331,10 +365,10 @@ class DatabaseAdapter:
                 row["frames"] = frames
         return self._table(chosen, rows)
 
-    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
+    def check(self, label_map: str | None = None, *, all_frames: bool = False) -> CheckReport:
         """Validate a copy without stopping at the first problem: missing folders and frames (onset, apex,
         offset), damaged images (the key frames, or every frame with ``all_frames``), annotation defects."""
-        chosen = self.protocol(protocol)
+        chosen = self.label_map(label_map)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             rows = self.annotated_rows(chosen)
@@ -361,10 +395,11 @@ class DatabaseAdapter:
                 problems.append(
                     f"{self.where(row)}: {phase} frame {number} is missing from {self.clip_dir(row)}"
                 )
+        # A key frame can be two phases (CK+: apex = offset): open it, and report it, once.
         to_open = (
             frames
             if all_frames
-            else [by_number[row[p]] for p in ("onset", "apex", "offset") if row.get(p) in by_number]
+            else dict.fromkeys(by_number[row[p]] for p in ("onset", "apex", "offset") if row.get(p) in by_number)
         )
         for path in to_open:
             try:
@@ -376,7 +411,7 @@ class DatabaseAdapter:
 
 
 class StillImageAdapter(DatabaseAdapter):
-    """Base of the macro-expression databases of still photographs (CK+, JAFFE, FER-2013).
+    """Base of the macro-expression databases of still photographs (CK+ stills, CK+48, JAFFE, FER-2013).
 
     One row per image rather than per clip: the image is the only frame and the ``apex_path`` column, so
     the apex input loader reads it like a micro-expression apex crop. Databases that ship pixels instead of
@@ -388,7 +423,7 @@ class StillImageAdapter(DatabaseAdapter):
     """
 
     default_sheets = ()
-    has_sheet: ClassVar[bool] = False  # labels come from the folder tree or the file names
+    has_sheet = False
 
     def __init__(
         self,
@@ -399,23 +434,14 @@ class StillImageAdapter(DatabaseAdapter):
         crop_size: int = 48,
         face_backend: str = "dlib",
     ):
-        if sheet is not None and not self.has_sheet:
-            raise ConfigError(f"{self.title}: labels come from {self.layout}; there is no sheet to pass")
         super().__init__(root, sheet=sheet)
         self.crop_faces = crop_faces
         self.crop_size = crop_size
         self.face_backend = face_backend
 
-    def require_root(self) -> Path:
-        if self.root is None or not self.root.is_dir():
-            raise DataNotFoundError(
-                f"{self.title}: data folder {self.root} does not exist; expected layout {self.layout}"
-            )
-        return self.root
-
-    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
+    def load(self, label_map: str | None = None, *, frames: bool = True) -> SampleTable:
         """One row per image; ``frames=False`` skips checking that the image files exist."""
-        chosen = self.protocol(protocol)
+        chosen = self.label_map(label_map)
         rows = self.annotated_rows(chosen)
         if frames:
             missing = [row for row in rows if "apex_path" in row and not Path(row["apex_path"]).is_file()]
@@ -438,9 +464,9 @@ class StillImageAdapter(DatabaseAdapter):
             image = read_image(row["apex_path"], mode="L", what=self.where(row))[..., 0]
         return face_crop(image, size=self.crop_size, backend=self.face_backend, frame=self.where(row))
 
-    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
+    def check(self, label_map: str | None = None, *, all_frames: bool = False) -> CheckReport:
         """Every image is opened (``all_frames`` changes nothing: each row has one image)."""
-        chosen = self.protocol(protocol)
+        chosen = self.label_map(label_map)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             rows = self.annotated_rows(chosen)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Fix, Protocol, SheetColumns
+from microexp.data.base import DatabaseAdapter, Fix, LabelMap, SheetColumns
 from microexp.errors import ConfigError
 
 SHEET_2014 = "CASME2-coding-20140508.xlsx"
@@ -38,8 +38,8 @@ class CASME2(DatabaseAdapter):
     )
     default_sheets = (SHEET_2014,)
     sheet_columns = SheetColumns()
-    protocols = {
-        "5class": Protocol(
+    label_maps = {
+        "5class": LabelMap(
             "5class",
             ("happiness", "disgust", "repression", "surprise", "others"),
             {e: (None if e in ("fear", "sadness") else e) for e in EMOTIONS},
@@ -47,7 +47,7 @@ class CASME2(DatabaseAdapter):
         ),
         # CASME II's part of the MEGC2019 composite: the official list keeps only disgust and repression as
         # negative here (fear and sadness are not in it, unlike SAMM's).
-        "megc2019": Protocol(
+        "megc2019": LabelMap(
             "megc2019",
             ("negative", "positive", "surprise"),
             {
@@ -60,7 +60,8 @@ class CASME2(DatabaseAdapter):
             "CASME II part of the MEGC2019 composite (before the official list's two exclusions)",
         ),
     }
-    default_protocol = "5class"
+    default_label_map = "5class"
+    default_splitter = "loso"
     fixes = {
         ("sub04", "EP12_01f"): (
             Fix("apex", "/", 300, "the 2019 sheet writes the apex as '/'; the 2014 sheet gives 300"),

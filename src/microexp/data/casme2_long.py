@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from microexp.data.base import DatabaseAdapter, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, LabelMap, frame_int, read_sheet
 from microexp.errors import DataError
 
 SHEET = "CAS(ME)^2code_final.xlsx"
@@ -35,10 +35,11 @@ class CASME2Long(DatabaseAdapter):
     layout = "rawpic/s15/15_0101disgustingteeth/img1.jpg"
     default_sheets = (SHEET,)
     frames_span_recording = True
-    protocols = {
-        "4class": Protocol("4class", FOUR, {e: e for e in FOUR}, "negative / positive / surprise / others")
+    label_maps = {
+        "4class": LabelMap("4class", FOUR, {e: e for e in FOUR}, "negative / positive / surprise / others")
     }
-    default_protocol = "4class"
+    default_label_map = "4class"
+    default_splitter = "loso"
 
     def read_clips(self) -> list[dict]:
         rows = []

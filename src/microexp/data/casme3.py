@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Fix, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, Fix, LabelMap, frame_int, read_sheet
 
 SHEET_A = "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx"
 SHEET_C = "CAS(ME)3_part_C_ME.xlsx"
@@ -40,14 +40,14 @@ class CASME3PartA(DatabaseAdapter):
     layout = "spNO.1/a/color/355.jpg"
     default_sheets = (SHEET_A,)
     frames_span_recording = True
-    protocols = {
-        "7class": Protocol(
+    label_maps = {
+        "7class": LabelMap(
             "7class",
             ("anger", "disgust", "fear", "happy", "others", "sad", "surprise"),
             {e: e for e in ("anger", "disgust", "fear", "happy", "others", "sad", "surprise")},
             "the sheet's seven emotion words",
         ),
-        "4class": Protocol(
+        "4class": LabelMap(
             "4class",
             ("negative", "positive", "surprise", "others"),
             {
@@ -58,7 +58,7 @@ class CASME3PartA(DatabaseAdapter):
             },
             "negative = anger, disgust, fear, sad; positive = happy; surprise; others",
         ),
-        "3class": Protocol(
+        "3class": LabelMap(
             "3class",
             ("negative", "positive", "surprise"),
             {
@@ -70,7 +70,8 @@ class CASME3PartA(DatabaseAdapter):
             "negative = anger, disgust, fear, sad; positive = happy; surprise; others dropped",
         ),
     }
-    default_protocol = "7class"
+    default_label_map = "7class"
+    default_splitter = "loso"
     fixes = {
         ("spNO.149", "d_112"): (_fix_from_full_sheet("apex", 83, 160),),
         ("spNO.216", "d_3647"): (_fix_from_full_sheet("onset", 3647, 2647),),
@@ -115,21 +116,22 @@ class CASME3PartC(DatabaseAdapter):
     layout = "1/color/373.jpg (not confirmed against a release)"
     default_sheets = (SHEET_C,)
     frames_span_recording = True
-    protocols = {
-        "4class": Protocol(
+    label_maps = {
+        "4class": LabelMap(
             "4class",
             ("negative", "positive", "surprise", "others"),
             {e: e for e in ("negative", "positive", "surprise", "others")},
             "the sheet's four words",
         ),
-        "3class": Protocol(
+        "3class": LabelMap(
             "3class",
             ("negative", "positive", "surprise"),
             {"negative": "negative", "positive": "positive", "surprise": "surprise", "others": None},
             "negative / positive / surprise; others dropped",
         ),
     }
-    default_protocol = "4class"
+    default_label_map = "4class"
+    default_splitter = "loso"
 
     def read_clips(self) -> list[dict]:
         rows = []

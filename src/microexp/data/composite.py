@@ -2,7 +2,7 @@
 the three databases' own annotations, so that it can be made from a user's copies rather than from the
 distributed flow images.
 
-Each adapter declares its part's emotion mapping (protocol ``megc2019`` of CASME II and SAMM; SMIC is already
+Each adapter declares its part's emotion mapping (label map ``megc2019`` of CASME II and SAMM; SMIC is already
 3-class). Membership beyond the mapping comes from the official list and is written here, keyed by clip,
 with the reason. Names follow the official list and :mod:`microexp.data.megc2019`: subjects ``casme2/sub01``,
 ``samm/006``, ``smic/s01``; SMIC clips ``s01_ne_01``; so clip ids match the distributed composite's.
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
-from microexp.data.base import CheckReport
+from microexp.data.base import CheckReport, LabelMap
 from microexp.data.casme2 import CASME2
 from microexp.data.samm import SAMM
 from microexp.data.schema import SampleTable, make_clip_id
@@ -51,8 +52,14 @@ class MEGC2019Composite:
     title = "MEGC2019 composite"
     description = "MEGC2019 composite built from CASME II + SAMM + SMIC-HS annotations: 3 classes, 442 clips"
     layout = "CASME2/ (CASME II copy), SAMM/ (SAMM copy), SMIC/HS/ (SMIC-HS folder)"
-    protocols = {"3class": "negative / positive / surprise, the official MEGC2019 list"}
-    default_protocol = "3class"
+    label_maps = {
+        "3class": LabelMap(
+            "3class", CLASSES, {c: c for c in CLASSES}, "negative / positive / surprise, the official MEGC2019 list"
+        )
+    }
+    default_label_map = "3class"
+    default_splitter = "loso"
+    default_splitter_options = MappingProxyType({})
 
     def __init__(
         self,
@@ -69,24 +76,26 @@ class MEGC2019Composite:
             "samm": samm or SAMM(base / "SAMM" if base else None),
         }
 
-    def _protocol_of(self, part: str) -> str:
+    def _label_map_of(self, part: str) -> str:
         return "3class" if part == "smic" else "megc2019"
 
-    def _check_protocol(self, protocol: str | None) -> None:
-        if protocol not in (None, "3class"):
-            raise ConfigError(f"{self.title}: unknown protocol {protocol!r}; expected '3class'")
+    def _check_label_map(self, label_map: str | None) -> None:
+        if label_map not in (None, self.default_label_map):
+            raise ConfigError(
+                f"{self.title}: unknown label map {label_map!r}; expected {self.default_label_map!r}"
+            )
 
-    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
-        self._check_protocol(protocol)
+    def load(self, label_map: str | None = None, *, frames: bool = True) -> SampleTable:
+        self._check_label_map(label_map)
         tables = {
-            part: adapter.load(self._protocol_of(part), frames=frames) for part, adapter in self.parts.items()
+            part: adapter.load(self._label_map_of(part), frames=frames) for part, adapter in self.parts.items()
         }
         return self._combine(tables)
 
-    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
-        self._check_protocol(protocol)
+    def check(self, label_map: str | None = None, *, all_frames: bool = False) -> CheckReport:
+        self._check_label_map(label_map)
         reports = {
-            part: adapter.check(self._protocol_of(part), all_frames=all_frames)
+            part: adapter.check(self._label_map_of(part), all_frames=all_frames)
             for part, adapter in self.parts.items()
         }
         table = self._combine({part: report.table for part, report in reports.items()})

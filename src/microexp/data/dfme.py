@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Protocol, SheetColumns
+from microexp.data.base import DatabaseAdapter, LabelMap, SheetColumns
 
 SHEETS = ("DFME_training_full_with_AU.xlsx", "DFME_testA_full_with_AU.xlsx", "DFME_testB_full_with_AU.xlsx")
 # Alphabetical, which is also the sheets' EmotionId order (anger 0 ... surprise 6).
@@ -33,8 +33,9 @@ class DFME(DatabaseAdapter):
     layout = "sub0003_01/109.jpg"
     default_sheets = SHEETS
     sheet_columns = SheetColumns(emotion="Emotion", aus="AU", extra=("Fps",))
-    protocols = {"7class": Protocol("7class", SEVEN, {e: e for e in SEVEN}, "seven emotions, all sheets")}
-    default_protocol = "7class"
+    label_maps = {"7class": LabelMap("7class", SEVEN, {e: e for e in SEVEN}, "seven emotions, all sheets")}
+    default_label_map = "7class"
+    default_splitter = "loso"
 
     def clip_row(self, record: dict, sheet: Path) -> dict:
         return {**super().clip_row(record, sheet), "fps": int(record["Fps"]), "split": split_of(sheet)}

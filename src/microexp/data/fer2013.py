@@ -5,16 +5,16 @@ Layout (``root``)::
     fer2013.csv      header emotion,pixels,Usage; pixels = 2304 space-separated 0-255 values, row-major
 
 Emotion codes: 0 anger, 1 disgust, 2 fear, 3 happy, 4 sadness, 5 surprise, 6 neutral. ``Usage`` is the
-official split: Training (28,709), PublicTest (3,589; the validation set), PrivateTest (3,589; the test set);
-use :class:`~microexp.data.protocols.OfficialSplit`. The release names no person, so each image is its
-own subject: subject-wise splitters then split by image.
+official split: Training (28,709), PublicTest (3,589; the validation set), PrivateTest (3,589; the test set),
+the default splitter ``official`` (:class:`~microexp.data.splitters.OfficialSplit`). The release names no
+person, so each image is its own subject: subject-wise splitters then split by image.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from microexp.data.base import Protocol, StillImageAdapter, read_sheet
+from microexp.data.base import LabelMap, StillImageAdapter, read_sheet
 from microexp.errors import DataError
 
 CODES = ("anger", "disgust", "fear", "happy", "sadness", "surprise", "neutral")
@@ -29,8 +29,9 @@ class FER2013(StillImageAdapter):
     layout = "fer2013.csv (emotion,pixels,Usage)"
     default_sheets = ("fer2013.csv",)
     has_sheet = True
-    protocols = {"7class": Protocol("7class", CODES, {w: w for w in CODES}, "the 7 classes of the csv")}
-    default_protocol = "7class"
+    label_maps = {"7class": LabelMap("7class", CODES, {w: w for w in CODES}, "the 7 classes of the csv")}
+    default_label_map = "7class"
+    default_splitter = "official"
 
     def read_clips(self) -> list[dict]:
         rows = []

@@ -18,8 +18,9 @@ import csv
 import logging
 import warnings
 from pathlib import Path
+from types import MappingProxyType
 
-from microexp.data.base import CheckReport, Protocol
+from microexp.data.base import CheckReport, LabelMap
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, MicroexpError
 
@@ -50,10 +51,12 @@ class MEGC2019:
     description = "SMIC-HS + CASME II + SAMM, 442 clips, 68 subjects, with the distributed 28x28 u/v/strain flows"
     layout = f"{LIST_FILES[0]} (or {LIST_FILES[1]}), flow_uvos_28/{{sub}}_{{clip}} .png, apex_face_224/"
     classes = CLASSES
-    protocols = {
-        "3class": Protocol("3class", CLASSES, {c: c for c in CLASSES}, "negative / positive / surprise, as distributed")
+    label_maps = {
+        "3class": LabelMap("3class", CLASSES, {c: c for c in CLASSES}, "negative / positive / surprise, as distributed")
     }
-    default_protocol = "3class"
+    default_label_map = "3class"
+    default_splitter = "loso"
+    default_splitter_options = MappingProxyType({})
 
     def __init__(
         self,
@@ -96,10 +99,12 @@ class MEGC2019:
             rows.append({**row, "_line": number})
         return rows
 
-    def load(self, protocol: str | None = None, *, frames: bool = True) -> SampleTable:
+    def load(self, label_map: str | None = None, *, frames: bool = True) -> SampleTable:
         """The composite's clips; ``frames=False`` reads the list only, without checking the flow files."""
-        if protocol not in (None, self.default_protocol):
-            raise ConfigError(f"{self.title}: unknown protocol {protocol!r}; expected {self.default_protocol!r}")
+        if label_map not in (None, self.default_label_map):
+            raise ConfigError(
+                f"{self.title}: unknown label map {label_map!r}; expected {self.default_label_map!r}"
+            )
         check_files = frames
         list_path = self._list_path()
         flow_root = self.root / self.flow_dir
@@ -147,11 +152,11 @@ class MEGC2019:
         self._check_counts(table)
         return table
 
-    def check(self, protocol: str | None = None, *, all_frames: bool = False) -> CheckReport:
+    def check(self, label_map: str | None = None, *, all_frames: bool = False) -> CheckReport:
         """Load, then open every flow image (and apex crop when present) to find damaged files."""
         from microexp.data.images import read_image
 
-        table = self.load(protocol, frames=False)
+        table = self.load(label_map, frames=False)
         report = CheckReport(table)
         for row in table.samples.itertuples():
             paths = [row.flow_path] + ([row.apex_path] if all_frames else [])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Protocol, SheetColumns
+from microexp.data.base import DatabaseAdapter, LabelMap, SheetColumns
 
 SHEET = "MMEW_Micro_Exp.xlsx"
 SIX = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
@@ -27,11 +27,11 @@ class MMEW(DatabaseAdapter):
     layout = "Micro_Expression/happiness/S01-01-001/15.jpg"
     default_sheets = (SHEET,)
     sheet_columns = SheetColumns()
-    protocols = {
-        "6class": Protocol(
+    label_maps = {
+        "6class": LabelMap(
             "6class", SIX, {**{e: e for e in SIX}, "others": None}, "six emotions; others dropped"
         ),
-        "3class": Protocol(
+        "3class": LabelMap(
             "3class",
             ("negative", "positive", "surprise"),
             {
@@ -43,7 +43,8 @@ class MMEW(DatabaseAdapter):
             "negative = anger, disgust, fear, sadness; positive = happiness; surprise; others dropped",
         ),
     }
-    default_protocol = "6class"
+    default_label_map = "6class"
+    default_splitter = "loso"
 
     @staticmethod
     def subject_name(value: object) -> str:

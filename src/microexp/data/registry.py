@@ -8,7 +8,7 @@ from pathlib import Path
 from microexp.data.casme2 import CASME2
 from microexp.data.casme2_long import CASME2Long
 from microexp.data.casme3 import CASME3PartA, CASME3PartC
-from microexp.data.ckplus import CKPlus, CKPlus48
+from microexp.data.ckplus import CKPlus, CKPlus48, CKPlusStills
 from microexp.data.composite import MEGC2019Composite
 from microexp.data.dfme import DFME
 from microexp.data.fer2013 import FER2013
@@ -25,7 +25,7 @@ DATASETS = {
     adapter.name: adapter
     for adapter in (
         *(MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
-        *(CKPlus, CKPlus48, JAFFE, FER2013),  # macro-expression stills
+        *(CKPlus, CKPlusStills, CKPlus48, JAFFE, FER2013),  # macro-expressions: CK+ sequences, then stills
         SyntheticMicroExpressions,
     )
 }
@@ -52,6 +52,6 @@ def open_dataset(name: str, root: str | Path | None = None, *, sheet: str | Path
     return adapter(root, sheet=sheet)
 
 
-def load_table(name: str, data_dir: str | Path, protocol: str | None = None) -> SampleTable:
+def load_table(name: str, data_dir: str | Path, label_map: str | None = None) -> SampleTable:
     """The validated sample table of the copy of database ``name`` at ``data_dir``."""
-    return open_dataset(name, data_dir).load(protocol)
+    return open_dataset(name, data_dir).load(label_map)

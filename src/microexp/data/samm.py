@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Fix, Protocol, SheetColumns
+from microexp.data.base import DatabaseAdapter, Fix, LabelMap, SheetColumns
 
 SHEET = "SAMM_Micro_FACS_Codes_v2.xlsx"
 HEADER_ROW = 13  # zero-based: the v2 sheet opens with 13 lines of notes
@@ -25,14 +25,14 @@ class SAMM(DatabaseAdapter):
     default_sheets = (SHEET,)
     sheet_columns = SheetColumns(onset="Onset Frame", apex="Apex Frame", offset="Offset Frame")
     sheet_header_row = HEADER_ROW
-    protocols = {
-        "5class": Protocol(
+    label_maps = {
+        "5class": LabelMap(
             "5class",
             ("anger", "contempt", "happiness", "surprise", "other"),
             {e: (None if e in ("disgust", "fear", "sadness") else e) for e in EMOTIONS},
             "the usual 5 classes; disgust (9), fear (8) and sadness (6) are too rare and dropped",
         ),
-        "megc2019": Protocol(
+        "megc2019": LabelMap(
             "megc2019",
             ("negative", "positive", "surprise"),
             {
@@ -44,7 +44,8 @@ class SAMM(DatabaseAdapter):
             "SAMM part of the MEGC2019 composite",
         ),
     }
-    default_protocol = "5class"
+    default_label_map = "5class"
+    default_splitter = "loso"
     fixes = {
         ("032", "032_3_1"): (
             Fix(

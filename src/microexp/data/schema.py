@@ -13,6 +13,10 @@ One row per clip. Columns (see ``COLUMNS``):
 - ``frames``: tuple of frame file paths in temporal order (empty when the database ships none).
 
 Adapters may add columns (for example ``flow_path`` or ``apex_path`` for precomputed inputs).
+
+A table made of several databases by :func:`concat_tables` adds ``domain`` (the source table's name) and
+``role``: "evaluate" rows are tested (and trained on), "train" rows only ever train (see
+:mod:`microexp.data.splitters`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from microexp.errors import DataError
+from microexp.errors import ConfigError, DataError
 
 COLUMNS: tuple[str, ...] = (
     "dataset",
@@ -38,6 +42,13 @@ COLUMNS: tuple[str, ...] = (
     "aus",
     "frames",
 )
+
+
+DOMAIN = "domain"
+ROLE = "role"
+EVALUATE = "evaluate"
+TRAIN = "train"
+ROLES: tuple[str, ...] = (EVALUATE, TRAIN)
 
 
 def make_clip_id(dataset: str, subject: str, clip: str) -> str:
@@ -91,6 +102,66 @@ def build_table(name: str, classes: Sequence[str], rows: list[dict]) -> SampleTa
     return SampleTable(name, tuple(classes), frame[ordered])
 
 
+def concat_tables(tables: Sequence[SampleTable], roles: Sequence[str], name: str) -> SampleTable:
+    """One table of several, for training on some databases while evaluating on others.
+
+    ``roles[i]`` is the role of every row of ``tables[i]``: "evaluate" or "train" (at least one table is
+    evaluated). All tables must share their classes. The result has every column of every table (a column
+    a table lacks is empty there: ``None``, or NA for numbers), plus ``domain`` (the source table's name) and
+    ``role``. Subjects are kept as they are, so a subject named alike in two tables (CK+ and CK+48 hold the
+    same people) is held out of training whenever one of its rows is tested.
+    """
+    if len(tables) != len(roles) or not tables:
+        raise ConfigError(
+            f"{name}: give one role per table, and at least one table; got {len(tables)} table(s) and "
+            f"{len(roles)} role(s)"
+        )
+    unknown = sorted({role for role in roles if role not in ROLES})
+    if unknown:
+        raise ConfigError(f"{name}: unknown role(s) {unknown}; expected one of {list(ROLES)}")
+    if EVALUATE not in roles:
+        raise ConfigError(f"{name}: no table has role {EVALUATE!r}; at least one table must be evaluated")
+    first = tables[0]
+    for table in tables[1:]:
+        if table.classes != first.classes:
+            raise DataError(
+                f"{name}: table {table.name} has classes {list(table.classes)} but {first.name} has "
+                f"{list(first.classes)}; load the training-only table with a label map onto the evaluated "
+                "table's classes (for example ckplus with label map megc3 for the MEGC2019 composite)"
+            )
+    for table in tables:
+        taken = [c for c in (DOMAIN, ROLE) if c in table.samples.columns]
+        if taken:
+            raise DataError(
+                f"{name}: table {table.name} already has column(s) {taken}; concatenate its source tables instead"
+            )
+    owner: dict[str, str] = {}
+    for table in tables:
+        for clip_id in table.samples["clip_id"]:
+            if clip_id in owner:
+                raise DataError(
+                    f"{name}: clip id {clip_id} is in both {owner[clip_id]} and {table.name}; "
+                    "clip ids must stay unique (give each table once)"
+                )
+            owner[clip_id] = table.name
+    parts = [
+        table.samples.assign(**{DOMAIN: table.name, ROLE: role}) for table, role in zip(tables, roles, strict=True)
+    ]
+    merged = pd.concat(parts, ignore_index=True)
+    for column in merged.columns:
+        present = [part[column] for part in parts if column in part.columns]
+        if len(present) == len(parts):
+            continue
+        if all(pd.api.types.is_integer_dtype(values) for values in present):
+            merged[column] = merged[column].astype("Int64")
+        elif not all(pd.api.types.is_numeric_dtype(values) for values in present):
+            # pandas fills a missing text column with NaN, which is truthy; None reads as empty everywhere.
+            merged[column] = merged[column].astype(object).where(merged[column].notna(), None)
+    ordered = list(COLUMNS) + [DOMAIN, ROLE]
+    ordered += [c for c in merged.columns if c not in ordered]
+    return SampleTable(name, first.classes, merged[ordered])
+
+
 def validate_samples(samples: pd.DataFrame, classes: Sequence[str], name: str) -> None:
     missing = [c for c in COLUMNS if c not in samples.columns]
     if missing:
@@ -105,3 +176,7 @@ def validate_samples(samples: pd.DataFrame, classes: Sequence[str], name: str) -
         raise DataError(
             f"{name}: clip {clip} has label {labels[bad][0]}, expected 0..{len(classes) - 1} ({list(classes)})"
         )
+    if ROLE in samples.columns:
+        unknown = sorted({str(role) for role in samples[ROLE]} - set(ROLES))
+        if unknown:
+            raise DataError(f"{name}: unknown role(s) {unknown} in column {ROLE!r}; expected one of {list(ROLES)}")

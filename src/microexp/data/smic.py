@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from microexp.data.base import DatabaseAdapter, Protocol, frame_int, read_sheet
+from microexp.data.base import DatabaseAdapter, LabelMap, frame_int, read_sheet
 from microexp.errors import ConfigError, DataError
 
 CLASSES = ("negative", "positive", "surprise")
@@ -32,10 +32,11 @@ class SMIC(DatabaseAdapter):
     description = "SMIC-HS: 16 subjects, 164 clips, 100 fps; labels from the folder tree, optional apex sheet"
     layout = "s1/micro/negative/s1_ne_01/image090823.bmp"
     default_sheets = ()
-    protocols = {
-        "3class": Protocol("3class", CLASSES, {c: c for c in CLASSES}, "negative / positive / surprise"),
+    label_maps = {
+        "3class": LabelMap("3class", CLASSES, {c: c for c in CLASSES}, "negative / positive / surprise"),
     }
-    default_protocol = "3class"
+    default_label_map = "3class"
+    default_splitter = "loso"
 
     def read_clips(self) -> list[dict]:
         if self.sheets is not None:
@@ -56,7 +57,7 @@ class SMIC(DatabaseAdapter):
                 {
                     "subject": subject,
                     "clip": clip,
-                    # The folder name is the label; an unexpected folder name reaches the protocol's check.
+                    # The folder name is the label; an unexpected folder name reaches the label map's check.
                     "emotion": emotion_dir.lower(),
                     "onset": None,
                     "apex": None,

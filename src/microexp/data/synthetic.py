@@ -19,7 +19,7 @@ shows a pipeline reads facial motion rather than artefacts of the generator.
 
 :func:`write_database` writes the clips in CASME II's raw layout with a coding sheet in CASME II's format,
 so the real adapter and preprocessing read them; :class:`SyntheticMicroExpressions` is that adapter with a
-3-class protocol, registered as ``synthetic``. Everything is seeded.
+3-class label map, registered as ``synthetic``. Everything is seeded.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from microexp.data.base import Protocol
+from microexp.data.base import LabelMap
 from microexp.data.casme2 import CASME2, LAYOUTS, SHEET_2014
 from microexp.errors import ConfigError
 from microexp.preprocess.faces import Face, best_face, get_detector
@@ -407,19 +407,20 @@ def example_clip(
 
 
 class SyntheticMicroExpressions(CASME2):
-    """The CASME II adapter reading a database from :func:`write_database`, with a 3-class protocol."""
+    """The CASME II adapter reading a database from :func:`write_database`, with a 3-class label map."""
 
     name = "synthetic"
     title = "Synthetic micro-expressions"
     description = "synthetic micro-expressions rendered from one face photograph (microexp demo); CASME II layout"
-    protocols = {
-        "3class": Protocol(
+    label_maps = {
+        "3class": LabelMap(
             "3class",
             CLASSES,
             {emotion: label for label, (emotion, _) in EXPRESSIONS.items()},
             "negative (disgust: AU4+9), positive (happiness: AU6+12), surprise (AU1+2+26)",
         )
     }
-    default_protocol = "3class"
+    default_label_map = "3class"
+    default_splitter = "loso"
     fixes = {}  # CASME II's fixes concern its real clips, not these
 

@@ -13,27 +13,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from microexp.data.base import frame_number
 from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".png")
-_NUMBER = re.compile(r"\d+")
 
 
 def natural_key(path: str | Path) -> tuple:
     """Sort key that orders digit runs by value, so img46.jpg < img100.jpg and reg_img9 < reg_img10."""
     name = Path(path).name
     return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
-
-
-def frame_number(path: str | Path) -> int:
-    """The frame number a database gives a frame: the last digit run in the file stem.
-
-    ``img46.jpg`` -> 46, ``reg_img012.jpg`` -> 12, ``006_05562.jpg`` -> 5562.
-    """
-    numbers = _NUMBER.findall(Path(path).stem)
-    if not numbers:
-        raise DataError(f"frame {path}: its name holds no frame number; name frames like img46.jpg")
-    return int(numbers[-1])
 
 
 def list_frames(folder: str | Path) -> list[Path]:
