@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from microexp.data.megc2019 import MEGC2019
-from microexp.evaluation.runner import Stopwatch, run_loso, summarise
+from microexp.evaluation.runner import Stopwatch, cross_validate, summarise
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "megc2019"
 
@@ -42,7 +42,7 @@ def main() -> None:
 
     for model in args.models.split(","):
         clock = Stopwatch()
-        predictions = run_loso(table, model, seeds=seeds, workers=args.workers)
+        predictions = cross_validate(table, model, seeds=seeds, workers=args.workers)
         s = summarise(predictions, table, model=model, wall_seconds=clock.seconds)
         parts = [cell(s["parts"][p]["uf1"]) for p in ("smic", "casme2", "samm")]
         result.add_row(model, cell(s["uf1"]), cell(s["uar"]), cell(s["accuracy"]), *parts, f"{s['wall_seconds']:.0f}")

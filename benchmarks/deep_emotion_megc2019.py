@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from microexp.data.megc2019 import MEGC2019
-from microexp.evaluation.runner import run_loso, summarise
+from microexp.evaluation.runner import cross_validate, summarise
 from microexp.training.config import TrainConfig
 
 # The CK+ schedule without rotation (it would turn the flow image without turning its vectors), at 30 epochs
@@ -62,7 +62,7 @@ def main() -> None:
         for model in args.models:
             start = time.perf_counter()
             predictions[model].append(
-                run_loso(table, model, seeds=[seed], config=config, workers=args.workers)
+                cross_validate(table, model, seeds=[seed], config=config, workers=args.workers)
             )
             predictions[model][-1].to_csv(args.out / f"{model}_seed{seed}.csv", index=False)
             walls[model] += time.perf_counter() - start

@@ -34,30 +34,31 @@ from rich.progress import Progress
 from rich.table import Table
 
 from microexp.data.megc2019 import MEGC2019
-from microexp.data.protocols import LeaveOneSubjectOut
 from microexp.data.schema import SampleTable
+from microexp.data.splitters import LeaveOneSubjectOut
 from microexp.evaluation.executors import LocalExecutor
 from microexp.evaluation.metrics import accuracy, confusion_matrix, uar, uf1
 from microexp.evaluation.runner import Stopwatch, Task, make_tasks, train_task
+from microexp.inputs import SampleDataset, build_inputs
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.engine import TrainedModel
-from microexp.training.inputs import load_inputs
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "megc2019"
 READINGS = ("fixed schedule", "mean over epochs", "best epoch overall", "best epoch per fold")
 HONEST = ("fixed schedule", "mean over epochs")
 
 
-def epoch_curve(task: Task, table: SampleTable, x: np.ndarray, on_epoch=None) -> np.ndarray:
-    """Test-fold class probabilities after every epoch: (epochs, test clips, classes)."""
-    test_x = x[task.fold.test]
+def epoch_curve(task: Task, table: SampleTable, on_epoch=None) -> np.ndarray:
+    """Test-fold class probabilities after every epoch: (epochs, test clips, classes). ``table`` is built
+    (it holds the cached inputs' paths)."""
+    test_x = SampleDataset(table, get_model_info(task.model).inputs, task.fold.test).arrays()
     curve = []
 
     def look(_epoch: int, trained: TrainedModel) -> None:
         curve.append(trained.predict_proba(test_x))
 
-    train_task(task, table, x, on_epoch, inspect_epoch=look)
+    train_task(task, table, on_epoch, inspect_epoch=look)
     return np.stack(curve)
 
 
@@ -68,11 +69,11 @@ def seed_curves(table: SampleTable, model: str, seed: int, workers: int) -> np.n
     if config.early_stopping_patience is not None:
         raise SystemExit(f"{model} stops early; this benchmark reads fixed schedules only")
     tasks = make_tasks(table, model, [seed], config)
-    x = load_inputs(table, info.input_spec)
+    built = build_inputs(table, info.inputs)
     curves = np.zeros((config.epochs, len(table.samples), len(table.classes)))
     with Progress() as progress:
         bar = progress.add_task(f"{model} seed {seed}", total=len(tasks))
-        for task, curve in LocalExecutor(workers).map(epoch_curve, tasks, (table, x)):
+        for task, curve in LocalExecutor(workers).map(epoch_curve, tasks, (built,)):
             curves[:, task.fold.test] = curve
             progress.advance(bar)
     return curves

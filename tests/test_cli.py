@@ -37,7 +37,7 @@ def test_evaluate_writes_a_complete_run_folder(tiny_megc2019, tmp_path):
         "--workers",
         "1",
         "--set",
-        "epochs=2",
+        "train.epochs=2",
     )
     assert result.returncode == 0, result.stderr
     assert "UF1" in result.stdout and "casme2" in result.stdout

@@ -12,17 +12,14 @@ import numpy as np
 import pytest
 
 from microexp.data.registry import load_table
-from microexp.data.synthetic import CLASSES, SyntheticSettings, database_id, example_clip, write_database
-from microexp.evaluation.runner import run_loso, summarise
+from microexp.data.synthetic import CLASSES, SyntheticSettings, example_clip, write_database
+from microexp.evaluation.runner import cross_validate, summarise
+from microexp.evaluation.study import make_run_spec, train_bundle
+from microexp.inputs import build_inputs
 from microexp.models.registry import get_model_info
-from microexp.preprocess.dataset import attach_flows
-from microexp.preprocess.pipeline import FlowSettings
 from microexp.preprocess.video import write_video
-from microexp.training.bundle import load_bundle, save_bundle
-from microexp.training.config import TrainConfig
-from microexp.training.engine import train_model
-from microexp.training.inputs import load_inputs
-from microexp.training.predict import predict_clip, preprocessing_record, read_clip
+from microexp.training.bundle import load_bundle
+from microexp.training.predict import predict_clip, read_clip
 
 # Smaller than the demo's database (6 subjects, 100 fps) so the default test run stays fast.
 SMALL = SyntheticSettings(subjects=6, clips_per_class=2, fps=100)
@@ -35,31 +32,32 @@ def run_cli(*args):
 
 
 def flow_table(root, settings):
-    database = write_database(root, settings)
-    return attach_flows(load_table("synthetic", database), root / "flows" / database_id(database), FlowSettings())
+    database = write_database(root / "database", settings)
+    return build_inputs(load_table("synthetic", database), get_model_info("linear").inputs, cache_dir=root / "cache")
 
 
 def loso_uf1(table) -> float:
     # 2 inner folds to choose C (instead of 5): the control is about the inputs, and it keeps the test fast
-    predictions = run_loso(table, "linear", workers=1, model_options={"inner_folds": 2})
+    predictions = cross_validate(table, "linear", workers=1, model_options={"inner_folds": 2})
     return summarise(predictions, table, model="linear", wall_seconds=0)["uf1"]["mean"]
 
 
 @pytest.fixture(scope="module")
-def expressive(tmp_path_factory):
-    return flow_table(tmp_path_factory.mktemp("expressive"), SMALL)
+def expressive_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("expressive")
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(expressive, tmp_path_factory):
-    trained = train_model(
-        "linear", load_inputs(expressive, get_model_info("linear").input_spec),
-        expressive.labels, expressive.samples["subject"].to_numpy(), num_classes=3, seed=0,
-    )
-    return save_bundle(
-        tmp_path_factory.mktemp("bundle") / "bundle", trained, classes=expressive.classes, dataset=expressive.name,
-        preprocessing=preprocessing_record(FlowSettings(), "minmax"), train_config=TrainConfig(),
-    )
+def expressive(expressive_root):
+    return flow_table(expressive_root, SMALL)
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(expressive, expressive_root, tmp_path_factory):
+    # the inputs are cached by `expressive`: training reads them back
+    spec = make_run_spec(dataset="synthetic", data_dir=expressive_root / "database", model="linear")
+    path, _ = train_bundle(spec, tmp_path_factory.mktemp("bundle") / "bundle", cache_dir=expressive_root / "cache")
+    return path
 
 
 def test_at_the_default_amplitude_the_linear_model_reads_the_expressions(expressive):

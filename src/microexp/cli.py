@@ -98,26 +98,6 @@ def _progress_bar() -> Progress:
     )
 
 
-def _preprocessed_table(dataset, data_dir, protocol, cache_dir, settings, norm, workers):
-    """The database's table with a ``flow_path`` column, computing the flows that are not cached yet."""
-    from microexp.data.registry import load_table
-    from microexp.preprocess.dataset import attach_flows
-
-    table = load_table(dataset, data_dir, protocol)
-    if "flow_path" in table.samples.columns:
-        return table  # distributed with precomputed flows
-    with _progress_bar() as progress:
-        task = progress.add_task(f"optical flow of {table.name}", total=len(table))
-        return attach_flows(
-            table,
-            cache_dir,
-            settings,
-            norm=norm,
-            workers=workers,
-            progress=lambda done, total: progress.update(task, completed=len(table) - total + done),
-        )
-
-
 def _scores_table(title: str, summary: dict) -> Table:
     """UF1 / UAR / accuracy, all and per part, as mean ± std over seeds."""
     table = Table(title=title)
@@ -144,67 +124,81 @@ AddressOption = Annotated[
 ]
 
 
-def _evaluate_run(
-    out, *, dataset, data_dir, protocol, model, config, options, seeds, executor, workers, cache_dir, overwrite
-) -> dict:
-    """LOSO of one model on one database into the run folder ``out``, resuming what an earlier
-    invocation of the same run finished; returns the summary."""
-    import json
+class _Reporter:
+    """Progress bars for a study: input building, folds, and epochs of the fold in this process."""
 
-    from microexp.data.registry import load_table
+    titles = {"inputs": "building inputs", "folds": "folds", "epochs": "epochs of the current fold"}
+
+    def __init__(self, progress: Progress, title: str, show_epochs: bool) -> None:
+        self.progress, self.title, self.show_epochs, self.bars = progress, title, show_epochs, {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if what == "epochs" and not self.show_epochs:
+            return
+        if what not in self.bars:
+            description = f"{self.title}: {self.titles[what]}" if what != "epochs" else self.titles[what]
+            self.bars[what] = self.progress.add_task(description, total=total)
+        self.progress.update(self.bars[what], completed=done, total=total)
+
+
+def _run_study(spec, out: Path, *, executor, workers: int, cache_dir: Path, overwrite: bool) -> dict:
+    """Cross-validate a run spec into ``out`` with progress bars; say when it resumes or was complete."""
     from microexp.evaluation.executors import LocalExecutor
-    from microexp.evaluation.report import SUMMARY_FILE, count_finished_tasks, is_complete, open_run, write_run
-    from microexp.evaluation.runner import Stopwatch, run_loso, summarise
-    from microexp.models.registry import get_model_info
-    from microexp.preprocess.pipeline import FlowSettings
+    from microexp.evaluation.report import count_finished_tasks, is_complete
+    from microexp.evaluation.study import evaluate as evaluate_study
 
-    run_config = {
-        "dataset": dataset,
-        "data_dir": str(data_dir.resolve()),
-        "protocol": protocol,
-        "model": model,
-        "model_options": dict(options),
-        "train_config": dataclasses.asdict(config),
-        "seeds": list(seeds),
-    }
-    open_run(out, run_config, overwrite=overwrite)
-    if is_complete(out):
-        console.print(f"{out} holds this run, finished: its scores follow (--overwrite redoes it)", soft_wrap=True)
-        return json.loads((out / SUMMARY_FILE).read_text())
-    finished = count_finished_tasks(out)
-    if finished:
+    finished = count_finished_tasks(out) if (out / "config.json").is_file() and not overwrite else 0
+    if finished and not is_complete(out):
         console.print(f"resuming {out}: {finished} finished task(s) kept, the others run now", soft_wrap=True)
-    clock = Stopwatch()
-    info = get_model_info(model)
-    if info.input_spec.modality in ("flow", "apex+flow"):
-        table = _preprocessed_table(dataset, data_dir, protocol, cache_dir, FlowSettings(), "minmax", workers)
-    else:
-        table = load_table(dataset, data_dir, protocol)
     in_process = isinstance(executor, LocalExecutor) and executor.workers <= 1
     with _progress_bar() as progress:
-        folds = progress.add_task(f"{model} LOSO on {table.name}", total=len(table.subjects) * len(seeds))
-        epochs = progress.add_task("epochs of the current fold", total=config.epochs, visible=in_process)
-        predictions = run_loso(
-            table,
-            model,
-            seeds=seeds,
-            config=config,
-            model_options=options,
-            executor=executor,
-            run_dir=out,
-            on_task_done=lambda done, total, name: progress.update(folds, completed=done, description=name),
-            on_epoch=lambda epoch, total, loss: progress.update(epochs, completed=epoch, total=total),
+        reporter = _Reporter(progress, f"{spec.model} on {spec.evaluated.dataset}", in_process)
+        summary, complete = evaluate_study(
+            spec, out, executor=executor, workers=workers, cache_dir=cache_dir, overwrite=overwrite, report=reporter
         )
-    summary = summarise(predictions, table, model=model, wall_seconds=clock.seconds)
-    write_run(out, run_config, predictions, summary)
+    if complete:
+        console.print(f"{out} holds this run, finished: its scores follow (--overwrite redoes it)", soft_wrap=True)
     return summary
 
 
 def _run_title(summary: dict) -> str:
+    splitter = summary.get("splitter", "loso")
     return (
-        f"{summary['model']} on {summary['dataset']}: LOSO, {summary['n_folds']} folds, {summary['n_clips']} clips, "
-        f"seeds {summary['seeds']}"
+        f"{summary['model']} on {summary['dataset']}: {splitter}, {summary['n_folds']} folds, "
+        f"{summary['n_clips']} clips, seeds {summary['seeds']}"
     )
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="section.key=value: model.dropout=0.3, train.epochs=10, inputs.flow_method=dis, "
+        "splitter=subject-kfold, splitter.n_splits=5.",
+    ),
+]
+LabelMapOption = Annotated[
+    str | None, typer.Option("--label-map", help="How emotions map to classes (default: the database's).")
+]
+TrainTableOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--train-table",
+        help="A training-only table DATASET:DIR[:LABEL_MAP] (repeatable), e.g. ckplus:CK+/:megc3.",
+    ),
+]
+
+
+def _train_tables(values: list[str] | None):
+    from microexp.evaluation.study import TableSpec
+
+    tables = []
+    for value in values or []:
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or not all(parts[:2]):
+            raise ConfigError(f"--train-table expects DATASET:DIR or DATASET:DIR:LABEL_MAP, got {value!r}")
+        tables.append(TableSpec(parts[0], Path(parts[1]), parts[2] if len(parts) == 3 else None, role="train"))
+    return tables
 
 
 @app.command()
@@ -214,46 +208,41 @@ def evaluate(
     model: Annotated[str, typer.Option("--model", help="Registered model (see `microexp models`).")],
     out: Annotated[Path, typer.Option("--out", help="Run folder; an interrupted run in it resumes.")],
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds; mean ± std over them.")] = "0,1,2",
-    protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
+    label_map: LabelMapOption = None,
+    splitter: Annotated[
+        str | None, typer.Option("--splitter", help="loso, subject-kfold or official (default: the database's).")
+    ] = None,
+    overrides: SetOption = None,
+    train_tables: TrainTableOption = None,
     workers: Annotated[int, typer.Option("--workers", help="Processes training folds in parallel.")] = 2,
     executor: ExecutorOption = "local",
     address: AddressOption = None,
-    train_set: Annotated[
-        list[str] | None, typer.Option("--set", help="Training option key=value (epochs=50, lr=1e-3, ...).")
-    ] = None,
-    model_set: Annotated[
-        list[str] | None, typer.Option("--model-option", help="Model option key=value (dropout=0.3, ...).")
-    ] = None,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the run in --out and start again.")] = False,
 ) -> None:
-    """Leave-one-subject-out evaluation, one LOSO per seed; scores on predictions pooled over folds.
+    """Cross-validation (the database's splitter: leave-one-subject-out for micro-expression databases), one
+    per seed; scores on predictions pooled over folds.
 
     The test fold never chooses anything: a fixed schedule, or early stopping on training subjects only.
-    Each finished fold is saved in --out as it ends: rerunning the same command after an interruption
-    finishes the rest; --out holding a run with other options is refused.
+    Everything is checked before --out is written. Each finished fold is saved in --out as it ends:
+    rerunning the same command after an interruption finishes the rest; --out holding a run with other
+    options or other data is refused.
     """
     from microexp.evaluation.executors import make_executor
-    from microexp.models.registry import get_model_info
-    from microexp.training.config import TrainConfig, parse_overrides
+    from microexp.evaluation.study import make_run_spec
 
-    seed_list = _parse_seeds(seeds)
-    info = get_model_info(model)
-    config = TrainConfig.from_dict({**info.training, **parse_overrides(train_set or [])})
-    summary = _evaluate_run(
-        out,
+    spec = make_run_spec(
         dataset=dataset,
         data_dir=data_dir,
-        protocol=protocol,
         model=model,
-        config=config,
-        options=parse_overrides(model_set or []),
-        seeds=seed_list,
-        executor=make_executor(executor, workers=workers, address=address),
-        workers=workers,
-        cache_dir=cache_dir,
-        overwrite=overwrite,
+        label_map=label_map,
+        seeds=_parse_seeds(seeds),
+        overrides=overrides or [],
+        splitter=splitter,
+        extra_tables=_train_tables(train_tables),
     )
+    pool = make_executor(executor, workers=workers, address=address)
+    summary = _run_study(spec, out, executor=pool, workers=workers, cache_dir=cache_dir, overwrite=overwrite)
     console.print(_scores_table(_run_title(summary), summary))
     console.print(f"wall time {summary['wall_seconds']:.1f} s; run folder {out}")
 
@@ -265,19 +254,20 @@ def run_experiment(
         list[str] | None,
         typer.Option(
             "--set",
-            help="Dotted key=YAML value over the file: seeds=[0,1], "
-            "models.ststnet.training.epochs=10, datasets.megc2019.data_dir=/data/megc2019.",
+            help="section.key=value for every run (train.epochs=10, model.dropout=0.3, inputs.norm=magnitude), "
+            "or a dotted key=YAML value over the file: seeds=[0,1], models.ststnet.training.epochs=10.",
         ),
     ] = None,
     executor: Annotated[str | None, typer.Option("--executor", help="local or ray (default: the file's).")] = None,
     address: AddressOption = None,
     workers: Annotated[int | None, typer.Option("--workers", help="Default: the file's.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Experiment folder (default: the file's).")] = None,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the experiment's runs; start again.")] = False,
 ) -> None:
     """Run every (dataset, model) of an experiment file into OUT/<dataset>/<model>, then compare the models
-    with the published figures (OUT/comparison.md and .csv). Rerunning resumes an interrupted experiment."""
+    with the published figures (OUT/comparison.md and .csv). Every run is checked before the first starts.
+    Rerunning resumes an interrupted experiment."""
     from microexp.evaluation.comparison import comparison_frame, display_rows, write_comparison
     from microexp.evaluation.executors import make_executor
     from microexp.evaluation.experiment import load_experiment
@@ -287,24 +277,12 @@ def run_experiment(
     study = dataclasses.replace(study, **{key: value for key, value in flags.items() if value is not None})
     pool = make_executor(study.executor, workers=study.workers, address=study.address)
     summaries = []
-    for dataset in study.datasets:
-        for model in study.models:
-            summary = _evaluate_run(
-                study.run_dir(dataset, model),
-                dataset=dataset.name,
-                data_dir=dataset.data_dir,
-                protocol=dataset.protocol,
-                model=model.name,
-                config=model.train_config(),
-                options=model.options,
-                seeds=list(study.seeds),
-                executor=pool,
-                workers=study.workers,
-                cache_dir=cache_dir,
-                overwrite=overwrite,
-            )
-            console.print(_scores_table(_run_title(summary), summary))
-            summaries.append(summary)
+    for run_dir, spec in study.runs():
+        summary = _run_study(
+            spec, run_dir, executor=pool, workers=study.workers, cache_dir=cache_dir, overwrite=overwrite
+        )
+        console.print(_scores_table(_run_title(summary), summary))
+        summaries.append(summary)
     frame = comparison_frame(summaries)
     title = f"{study.name}: mean ± std over seeds {list(study.seeds)}"
     paths = write_comparison(study.out_dir, frame, title)
@@ -346,29 +324,29 @@ def models() -> None:
     from microexp.models.registry import get_model_info, list_models, model_options
 
     table = Table(title="Registered models")
-    for column in ("name", "backend", "input", "options", "description"):
-        table.add_column(column, overflow="fold")
+    for column in ("name", "backend", "inputs", "options", "description"):
+        table.add_column(column, overflow="fold", no_wrap=column == "inputs")
     for name in list_models():
         info = get_model_info(name)
-        table.add_row(name, info.backend, info.input_spec.describe(), ", ".join(model_options(name)), info.description)
+        table.add_row(name, info.backend, info.describe_inputs(), ", ".join(model_options(name)), info.description)
     console.print(table)
 
 
 # --- dataset commands ---
 @app.command("datasets")
 def datasets_command() -> None:
-    """List the supported databases, their protocols and the layout each expects."""
+    """List the supported databases, their label maps, default splitter and the layout each expects."""
     from rich.table import Table
 
     from microexp.data.registry import DATASETS
 
     table = Table(title="Supported databases")
-    for column in ("name", "protocols", "description", "expected layout"):
+    for column in ("name", "label maps", "splitter", "description", "expected layout"):
         table.add_column(column, overflow="fold")
     for name, adapter in DATASETS.items():
-        default = adapter.default_protocol
-        protocols = ", ".join(p + (" (default)" if p == default else "") for p in adapter.protocols)
-        table.add_row(name, protocols, adapter.description, adapter.layout)
+        default = adapter.default_label_map
+        label_maps = ", ".join(p + (" (default)" if p == default else "") for p in adapter.label_maps)
+        table.add_row(name, label_maps, adapter.default_splitter, adapter.description, adapter.layout)
     console.print(table)
 
 
@@ -376,7 +354,7 @@ def datasets_command() -> None:
 def check_command(
     dataset: Annotated[str, typer.Option("--dataset", help="Database name (see `microexp datasets`).")],
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy (vendor layout).")] = None,
-    protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
+    label_map: LabelMapOption = None,
     sheet: Annotated[list[Path] | None, typer.Option("--sheet", help="Sheet(s) if not in data dir.")] = None,
     all_frames: Annotated[bool, typer.Option("--all-frames", help="Open every frame.")] = False,
 ) -> None:
@@ -390,7 +368,7 @@ def check_command(
         raise ConfigError("give --data-dir (your copy) or --sheet (annotations only)")
     if data_dir is not None and not data_dir.is_dir():
         raise DataNotFoundError(f"--data-dir {data_dir} does not exist")
-    report = open_dataset(dataset, data_dir, sheet=sheet or None).check(protocol, all_frames=all_frames)
+    report = open_dataset(dataset, data_dir, sheet=sheet or None).check(label_map, all_frames=all_frames)
     samples, classes = report.table.samples, report.table.classes
     n_subjects = samples["subject"].nunique()
     counts = Table(title=f"{report.table.name}: {len(samples)} clips, {n_subjects} subjects")
@@ -451,7 +429,7 @@ def preprocess(
         str | None, typer.Option("--dataset", help="Preprocess a whole database (see `microexp datasets`).")
     ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy of --dataset.")] = None,
-    protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
+    label_map: LabelMapOption = None,
     workers: Annotated[int, typer.Option("--workers", help="Processes for --dataset.")] = 2,
     apex: Annotated[int | None, typer.Option("--apex", help="Apex frame number; spotted when left out.")] = None,
     offset: Annotated[int | None, typer.Option("--offset", help="Last frame to align (default: apex).")] = None,
@@ -467,8 +445,9 @@ def preprocess(
     Writes aligned/<frame>.png, flow.png (model input), flow.npy (float u, v, strain in crop pixels),
     flow_wheel.png (colour-wheel picture) and clip.json (what was done).
 
-    With --dataset and --data-dir: every clip of the database, cached in --out (an interrupted run
-    resumes), in the composite's PNG format.
+    With --dataset and --data-dir: every clip's onset→apex flow input (u, v, strain at --size, --norm),
+    built into the input cache --out that evaluate and train read with --cache-dir (an interrupted run
+    resumes).
     """
     import json
 
@@ -484,8 +463,7 @@ def preprocess(
     if dataset is not None:
         if data_dir is None:
             raise ConfigError("--dataset needs --data-dir, the folder of your copy of the database")
-        table = _preprocessed_table(dataset, data_dir, protocol, out, settings, norm, workers)
-        console.print(f"{len(table)} clips of {table.name} preprocessed into {out}")
+        _preprocess_database(dataset, data_dir, label_map, out, settings, norm, workers)
         return
     if frames is None or onset is None:
         raise ConfigError("give --frames and --onset for one clip, or --dataset and --data-dir for a database")
@@ -516,6 +494,33 @@ def preprocess(
     console.print(f"{len(result.frames)} frames aligned; apex {apex_path.name} ({result.apex.method}); wrote {out}")
 
 
+def _preprocess_database(dataset, data_dir, label_map, out, settings, norm, workers) -> None:
+    from microexp.data.registry import load_table
+    from microexp.inputs.build import build_inputs
+    from microexp.inputs.spec import InputSettings, InputSpec
+
+    table = load_table(dataset, data_dir, label_map)
+    inputs = InputSettings(
+        face_backend=settings.backend,
+        no_face=settings.no_face,
+        crop_size=settings.crop_size,
+        flow_method=settings.method,
+        flow_size=settings.size,
+        norm=norm,
+    )
+    with _progress_bar() as progress:
+        bar = progress.add_task(f"optical flow of {table.name}", total=len(table))
+        build_inputs(
+            table,
+            {"flow": InputSpec("flow", (3, settings.size, settings.size))},
+            inputs,
+            cache_dir=out,
+            workers=workers,
+            progress=lambda done, total: progress.update(bar, completed=len(table) - total + done),
+        )
+    console.print(f"{len(table)} clips of {table.name} preprocessed into {out}")
+
+
 # --- explain and bundle commands ---
 
 
@@ -525,6 +530,7 @@ def explain_command(
     clip: Annotated[str, typer.Option("--clip", help="Clip id, e.g. casme2/sub01/EP02_01f.")],
     out: Annotated[Path, typer.Option("--out", help="Output picture (.png).")],
     seed: Annotated[int | None, typer.Option("--seed", help="A seed of the run (default: first).")] = None,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
 ) -> None:
     """Per-class attention (FR) or gradient saliency (other torch models) over a clip's flow and apex face.
 
@@ -537,26 +543,12 @@ def explain_command(
 
     with Progress(console=err_console, transient=True) as progress:
         progress.add_task(f"re-training the fold of {clip}", total=None)
-        explanation = explain_run(run, clip, seed)
+        explanation = explain_run(run, clip, seed, cache_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     draw_explanation(explanation).savefig(out, dpi=120)
     predicted = explanation.classes[int(explanation.proba.argmax())]
     true = explanation.classes[explanation.label]
     console.print(f"{explanation.clip_id}: true {true}, predicted {predicted}; wrote {out}")
-
-
-def _input_preprocessing(table_name: str, spec) -> dict:
-    # What a caller must do to raw frames to get inputs this model was trained on. The composite's
-    # flows and `microexp preprocess` both give TV-L1 onset→apex (u, v, strain), min-max scaled per
-    # channel to 0–255; the model standardises them itself with the stored training mean/std.
-    return {
-        "input": spec.describe(),
-        "flow_method": "tvl1",
-        "norm": "minmax",
-        "size": spec.size,
-        "value_range": [0, 255],
-        "trained_on": table_name,
-    }
 
 
 @app.command("train")
@@ -566,59 +558,28 @@ def train_command(
     model: Annotated[str, typer.Option("--model", help="Registered model name, e.g. fr.")],
     out: Annotated[Path, typer.Option("--out", help="Bundle folder to write.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    protocol: Annotated[str | None, typer.Option("--protocol", help="Default: the database's.")] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="key=value: a training option (epochs, lr, ...) or a model option."),
-    ] = None,
-    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where computed flows are cached.")] = DEFAULT_CACHE,
+    label_map: LabelMapOption = None,
+    overrides: SetOption = None,
+    train_tables: TrainTableOption = None,
+    cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
 ) -> None:
     """Train a model on every clip of a database and save it as a bundle (weights + JSON, no pickle)."""
-    import dataclasses
+    from microexp.evaluation.study import make_run_spec, train_bundle
 
-    from rich.progress import Progress
-
-    from microexp.data.registry import load_table
-    from microexp.models.registry import get_model_info
-    from microexp.preprocess.pipeline import FlowSettings
-    from microexp.training.bundle import save_bundle
-    from microexp.training.config import TrainConfig, parse_overrides
-    from microexp.training.engine import train_model
-    from microexp.training.inputs import load_inputs
-
-    info = get_model_info(model)
-    values = parse_overrides(overrides or [])
-    training_keys = {f.name for f in dataclasses.fields(TrainConfig)}
-    training = {k: v for k, v in values.items() if k in training_keys}
-    config = TrainConfig.from_dict({**info.training, **training})
-    options = {k: v for k, v in values.items() if k not in training_keys}  # create_model rejects unknown ones
-    if info.input_spec.modality in ("flow", "apex+flow"):
-        table = _preprocessed_table(dataset, data_dir, protocol, cache_dir, FlowSettings(), "minmax", workers=2)
-    else:
-        table = load_table(dataset, data_dir, protocol)
-    x = load_inputs(table, info.input_spec)
-    with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task(f"training {model} on {len(table)} clips", total=config.epochs)
-        trained = train_model(
-            model,
-            x,
-            table.labels,
-            table.samples["subject"].to_numpy(),
-            num_classes=len(table.classes),
-            seed=seed,
-            config=config,
-            model_options=options,
-            on_epoch=lambda epoch, _total, _loss: progress.update(task, completed=epoch),
-        )
-    save_bundle(
-        out,
-        trained,
-        classes=table.classes,
-        dataset=table.name,
-        preprocessing=_input_preprocessing(table.name, info.input_spec),
-        train_config=config,
+    spec = make_run_spec(
+        dataset=dataset,
+        data_dir=data_dir,
+        model=model,
+        label_map=label_map,
+        seeds=[seed],
+        overrides=overrides or [],
+        extra_tables=_train_tables(train_tables),
     )
-    console.print(f"trained {model} on {len(table)} clips of {table.name}; wrote bundle {out}")
+    with _progress_bar() as progress:
+        path, table = train_bundle(
+            spec, out, seed=seed, cache_dir=cache_dir, report=_Reporter(progress, f"training {model}", True)
+        )
+    console.print(f"trained {model} on {len(table)} clips of {table.name}; wrote bundle {path}")
 
 
 # --- demo and predict commands ---
@@ -698,35 +659,31 @@ def demo(
     """The whole path on synthetic micro-expressions, no data needed: generate a CASME II copy, compute its
     flows, run leave-one-subject-out, train a bundle on everything, predict a new video.
 
-    Writes under --out: database/ (cached between runs), flows/, loso/ (run folder with confusion.png and
-    report.md), bundle/, example.mp4 and example_overlay.mp4.
+    Writes under --out: database/ (cached between runs), cache/ (built inputs), loso/ (run folder with
+    confusion.png and report.md), bundle/, example.mp4 and example_overlay.mp4.
     """
     from microexp.data.synthetic import (
         CLASSES,
         SyntheticSettings,
         clip_plan,
-        database_id,
         example_clip,
         write_database,
     )
-    from microexp.evaluation.report import write_run
-    from microexp.evaluation.runner import Stopwatch, run_loso, summarise
+    from microexp.evaluation.runner import Stopwatch
+    from microexp.evaluation.study import evaluate as evaluate_study
+    from microexp.evaluation.study import make_run_spec, train_bundle
     from microexp.models.registry import get_model_info
-    from microexp.preprocess.pipeline import FlowSettings
     from microexp.preprocess.video import read_frame, write_video
-    from microexp.training.bundle import load_bundle, save_bundle
-    from microexp.training.config import TrainConfig
-    from microexp.training.engine import train_model
-    from microexp.training.inputs import load_inputs
-    from microexp.training.predict import predict_clip, preprocessing_record, read_clip
+    from microexp.training.bundle import load_bundle
+    from microexp.training.predict import predict_clip, read_clip
     from microexp.viz.confusion import confusion_matrix, plot_confusion
     from microexp.viz.overlay import PLAYBACK_FPS, draw_prediction
 
     clock = Stopwatch()
     seed_list = _parse_seeds(seeds)
     info = get_model_info(model)
-    if info.input_spec.modality != "flow":
-        raise ConfigError(f"the demo trains on flows; model {model!r} takes {info.input_spec.describe()}")
+    if set(info.inputs) != {"flow"}:
+        raise ConfigError(f"the demo trains on flows; model {model!r} takes {info.describe_inputs()}")
     settings = SyntheticSettings(subjects=subjects, clips_per_class=clips_per_class, seed=seed)
     if amplitude is not None:
         settings = dataclasses.replace(settings, amplitude=amplitude)
@@ -736,64 +693,40 @@ def demo(
     with _progress_bar() as progress:
         task = progress.add_task("rendering synthetic clips", total=len(clip_plan(settings)))
         write_database(database, settings, image, lambda done, _: progress.update(task, completed=done))
-    flow_settings = FlowSettings()
-    flow_cache = out / "flows" / database_id(database)
-    table = _preprocessed_table("synthetic", database, None, flow_cache, flow_settings, "minmax", workers)
-
-    config = TrainConfig.from_dict(dict(info.training))
-    loso_clock = Stopwatch()
-    with _progress_bar() as progress:
-        folds = progress.add_task(f"{model} LOSO", total=len(table.subjects) * len(seed_list))
-        predictions = run_loso(
-            table,
-            model,
-            seeds=seed_list,
-            config=config,
-            workers=workers,
-            on_task_done=lambda done, _, name: progress.update(folds, completed=done, description=name),
-        )
-    summary = summarise(predictions, table, model=model, wall_seconds=loso_clock.seconds)
+    # The inputs cache is keyed by the frames' bytes: a re-rendered database never reuses old flows.
+    cache = out / "cache"
+    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
     run_dir = out / "loso"
-    run_config = {
-        "dataset": "synthetic",
-        "data_dir": str(database.resolve()),
-        "protocol": None,
-        "model": model,
-        "model_options": {},
-        "train_config": dataclasses.asdict(config),
-        "seeds": seed_list,
-        "synthetic": dataclasses.asdict(settings),
-    }
-    write_run(run_dir, run_config, predictions, summary)
-    matrix = confusion_matrix(predictions["label"], predictions["prediction"], len(table.classes))
-    title = f"{model}, LOSO over {len(table.subjects)} synthetic subjects"
-    plot_confusion(matrix, table.classes, title).savefig(run_dir / "confusion.png", dpi=120)
-    console.print(_scores_table(f"{model} on {len(table)} synthetic clips: LOSO, {len(table.subjects)} folds", summary))
-
-    with err_console.status(f"training {model} on all {len(table)} clips"):
-        trained = train_model(
-            model,
-            load_inputs(table, info.input_spec),
-            table.labels,
-            table.samples["subject"].to_numpy(),
-            num_classes=len(table.classes),
-            seed=seed_list[0],
-            config=config,
+    with _progress_bar() as progress:
+        summary, _ = evaluate_study(
+            spec,
+            run_dir,
+            workers=workers,
+            cache_dir=cache,
+            overwrite=True,
+            report=_Reporter(progress, f"{model} LOSO", False),
         )
-    bundle_dir = save_bundle(
-        out / "bundle",
-        trained,
-        classes=table.classes,
-        dataset=table.name,
-        preprocessing=preprocessing_record(flow_settings, "minmax"),
-        train_config=config,
+    import pandas as pd
+
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    classes = summary["classes"]
+    matrix = confusion_matrix(predictions["label"], predictions["prediction"], len(classes))
+    title = f"{model}, LOSO over {summary['n_folds']} synthetic subjects"
+    plot_confusion(matrix, classes, title).savefig(run_dir / "confusion.png", dpi=120)
+    console.print(
+        _scores_table(f"{model} on {summary['n_clips']} synthetic clips: LOSO, {summary['n_folds']} folds", summary)
     )
+
+    with err_console.status(f"training {model} on all {summary['n_clips']} clips"):
+        bundle_dir, table = train_bundle(spec, out / "bundle", seed=seed_list[0], cache_dir=cache)
 
     truth = CLASSES[seed % len(CLASSES)]  # a different class for each database seed
     clip = example_clip(truth, settings, image)
     video = write_video(out / "example.mp4", clip.frames, settings.fps)
     frames, numbers = read_clip(video)
-    prediction = predict_clip(load_bundle(bundle_dir), frames, numbers, str(video), onset=clip.onset, apex=clip.apex)
+    prediction = predict_clip(
+        load_bundle(bundle_dir), frames, numbers, str(video), onset=clip.onset, apex=clip.apex, cache_dir=cache
+    )
     write_video(out / "example_overlay.mp4", draw_prediction(frames, numbers, prediction), PLAYBACK_FPS)
     console.print(_prediction_table(prediction, truth))
     report = _demo_report(settings, summary, len(table), prediction, truth, clock.seconds)

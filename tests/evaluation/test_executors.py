@@ -8,7 +8,7 @@ from conftest import subprocess_env
 from microexp.data.megc2019 import MEGC2019
 from microexp.errors import ConfigError
 from microexp.evaluation.executors import LocalExecutor, RayExecutor, make_executor, ray_runtime_env
-from microexp.evaluation.runner import run_loso
+from microexp.evaluation.runner import cross_validate
 from microexp.training.config import TrainConfig
 
 FAST = TrainConfig(epochs=2, batch_size=16, lr=1e-3)
@@ -19,15 +19,15 @@ def test_ray_and_local_executors_give_identical_predictions(tiny_megc2019):
     ray = pytest.importorskip("ray")
     table = MEGC2019(tiny_megc2019).load()
     local = {
-        "ststnet": run_loso(table, "ststnet", seeds=[1], config=FAST, executor=LocalExecutor(1)),
+        "ststnet": cross_validate(table, "ststnet", seeds=[1], config=FAST, executor=LocalExecutor(1)),
         # Pool and Ray workers both run one thread, so even scikit-learn's solver ends on the same bits.
-        "linear": run_loso(table, "linear", seeds=[1], executor=LocalExecutor(2)),
+        "linear": cross_validate(table, "linear", seeds=[1], executor=LocalExecutor(2)),
     }
     ray.init(num_cpus=2, include_dashboard=False, runtime_env=ray_runtime_env())
     try:
         for model, expected in local.items():
             config = FAST if model == "ststnet" else None
-            on_ray = run_loso(table, model, seeds=[1], config=config, executor=RayExecutor())
+            on_ray = cross_validate(table, model, seeds=[1], config=config, executor=RayExecutor())
             pd.testing.assert_frame_equal(expected, on_ray)
     finally:
         ray.shutdown()

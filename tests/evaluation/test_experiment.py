@@ -90,6 +90,10 @@ def test_run_command_writes_one_folder_per_model_and_a_comparison(tiny_megc2019,
     again = subprocess.run(command, capture_output=True, text=True, env=subprocess_env())
     assert again.returncode == 0 and again.stdout.count("holds this run, finished") == 2
     unknown = subprocess.run(
-        [*command, "--set", "model.linear={}"], capture_output=True, text=True, env=subprocess_env()
+        [*command, "--set", "modles.linear={}"], capture_output=True, text=True, env=subprocess_env()
     )
-    assert unknown.returncode == 2 and "unknown key(s) ['model']; valid keys" in unknown.stderr
+    assert unknown.returncode == 2 and "unknown key(s) ['modles']; valid keys" in unknown.stderr
+    misspelt = subprocess.run(
+        [*command, "--set", "model.dropuot=0.1"], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert misspelt.returncode == 2 and "no option(s) ['dropuot']" in misspelt.stderr

@@ -14,7 +14,8 @@ from conftest import subprocess_env
 from microexp.data.megc2019 import MEGC2019
 from microexp.errors import ConfigError
 from microexp.evaluation.report import TASKS_DIR, open_run, task_path
-from microexp.evaluation.runner import run_loso
+from microexp.evaluation.runner import cross_validate
+from microexp.evaluation.study import evaluate, make_run_spec
 
 CONFIG = {"dataset": "megc2019", "model": "linear", "train_config": {"epochs": 2, "lr": 0.001}, "seeds": [0, 1]}
 
@@ -33,12 +34,12 @@ class RecordingExecutor:
 
 def test_a_rerun_reads_finished_tasks_and_runs_only_the_missing_ones(tiny_megc2019, tmp_path):
     table = MEGC2019(tiny_megc2019).load()
-    first = run_loso(table, "linear", seeds=[0, 1], run_dir=tmp_path)
+    first = cross_validate(table, "linear", seeds=[0, 1], run_dir=tmp_path)
     assert len(list((tmp_path / TASKS_DIR).rglob("*.csv"))) == 2 * len(table.subjects)
     missing = task_path(tmp_path, "linear", 1, table.subjects[2])
     missing.unlink()
     executor = RecordingExecutor()
-    again = run_loso(table, "linear", seeds=[0, 1], run_dir=tmp_path, executor=executor)
+    again = cross_validate(table, "linear", seeds=[0, 1], run_dir=tmp_path, executor=executor)
     assert executor.ran == [f"linear/seed1/{table.subjects[2]}"]
     pd.testing.assert_frame_equal(first, again)
     # Subjects that look like numbers (SAMM's "006") stay text when read back.
@@ -64,7 +65,7 @@ def test_a_different_config_is_refused_naming_the_keys(tmp_path):
 def _evaluate_command(data_dir, out, *extra):
     return [
         sys.executable, "-m", "microexp", "evaluate", "--dataset", "megc2019", "--data-dir", str(data_dir),
-        "--model", "ststnet", "--seeds", "0,1", "--workers", "1", "--set", "epochs=2", "--out", str(out), *extra,
+        "--model", "ststnet", "--seeds", "0,1", "--workers", "1", "--set", "train.epochs=2", "--out", str(out), *extra,
     ]  # fmt: skip
 
 
@@ -107,3 +108,15 @@ def test_sigkilled_evaluate_resumes_without_redoing_finished_tasks(tiny_megc2019
 
     other = _evaluate(tiny_megc2019, interrupted, "--seeds", "0")
     assert other.returncode == 2 and "different config: seeds" in other.stderr
+
+
+def test_a_rerun_after_the_data_changed_is_refused_not_mixed(tiny_megc2019, tmp_path):
+    spec = make_run_spec(dataset="megc2019", data_dir=tiny_megc2019, model="linear")
+    evaluate(spec, tmp_path / "run")
+    sheet = tiny_megc2019 / "combined_3_class2_for_optical_flow.csv"
+    lines = sheet.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[3] = str((int(fields[3]) + 1) % 3)  # one clip relabelled
+    sheet.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
+    with pytest.raises(ConfigError, match="table_fingerprint"):
+        evaluate(spec, tmp_path / "run")

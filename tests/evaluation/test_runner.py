@@ -5,44 +5,43 @@ import pandas as pd
 import pytest
 
 from microexp.data.megc2019 import MEGC2019
-from microexp.data.protocols import LeaveOneSubjectOut
 from microexp.data.schema import SampleTable
-from microexp.evaluation.runner import Task, run_loso, run_task, summarise
+from microexp.data.splitters import LeaveOneSubjectOut
+from microexp.evaluation.runner import Task, cross_validate, run_task, summarise
+from microexp.inputs import build_inputs
 from microexp.models import get_model_info
 from microexp.training.config import TrainConfig
-from microexp.training.inputs import load_inputs
 
 FAST = TrainConfig(epochs=3, batch_size=16, lr=1e-3)
 
 
 @pytest.mark.parametrize("model", ["ststnet", "linear"])
 def test_test_subject_labels_never_reach_the_model(tiny_megc2019, model):
-    table = MEGC2019(tiny_megc2019).load()
-    x = load_inputs(table, get_model_info(model).input_spec)
+    table = build_inputs(MEGC2019(tiny_megc2019).load(), get_model_info(model).inputs)
     fold = next(iter(LeaveOneSubjectOut().split(table)))
     task = Task(model, 0, fold, FAST)
-    reference = run_task(task, table, x)
+    reference = run_task(task, table)
     shuffled = table.samples.copy()
     rng = np.random.default_rng(0)
     test_labels = shuffled.loc[fold.test, "label"].to_numpy()
     shuffled.loc[fold.test, "label"] = (test_labels + rng.integers(1, 3, size=len(test_labels))) % 3
-    again = run_task(task, SampleTable(table.name, table.classes, shuffled), x)
+    again = run_task(task, SampleTable(table.name, table.classes, shuffled))
     assert (again["label"].to_numpy() != reference["label"].to_numpy()).any()  # the labels did change
     pd.testing.assert_frame_equal(again.drop(columns="label"), reference.drop(columns="label"))
 
 
 def test_same_seed_same_predictions_different_seed_differs(tiny_megc2019):
     table = MEGC2019(tiny_megc2019).load()
-    first = run_loso(table, "ststnet", seeds=[3], config=FAST)
-    second = run_loso(table, "ststnet", seeds=[3], config=FAST)
+    first = cross_validate(table, "ststnet", seeds=[3], config=FAST)
+    second = cross_validate(table, "ststnet", seeds=[3], config=FAST)
     pd.testing.assert_frame_equal(first, second)
-    other = run_loso(table, "ststnet", seeds=[4], config=FAST)
+    other = cross_validate(table, "ststnet", seeds=[4], config=FAST)
     assert not np.allclose(first.filter(regex="^p_").to_numpy(), other.filter(regex="^p_").to_numpy())
 
 
 def test_summary_pools_predictions_per_seed(tiny_megc2019):
     table = MEGC2019(tiny_megc2019).load()
-    predictions = run_loso(table, "ststnet", seeds=[0, 1], config=FAST)
+    predictions = cross_validate(table, "ststnet", seeds=[0, 1], config=FAST)
     assert len(predictions) == 2 * len(table)
     assert (
         predictions.groupby("seed")["clip_id"].apply(list).map(lambda c: c == table.samples["clip_id"].tolist()).all()
@@ -57,13 +56,13 @@ def test_summary_pools_predictions_per_seed(tiny_megc2019):
 
 def test_parallel_workers_give_the_same_predictions(tiny_megc2019):
     table = MEGC2019(tiny_megc2019).load()
-    serial = run_loso(table, "ststnet", seeds=[0], config=FAST)
-    parallel = run_loso(table, "ststnet", seeds=[0], config=FAST, workers=2)
+    serial = cross_validate(table, "ststnet", seeds=[0], config=FAST)
+    parallel = cross_validate(table, "ststnet", seeds=[0], config=FAST, workers=2)
     pd.testing.assert_frame_equal(serial, parallel)
 
 
 def test_early_stopping_only_sees_training_subjects(tiny_megc2019):
     table = MEGC2019(tiny_megc2019).load()
     config = FAST.replace(epochs=20, early_stopping_patience=2)
-    predictions = run_loso(table, "ststnet", seeds=[0], config=config)
+    predictions = cross_validate(table, "ststnet", seeds=[0], config=config)
     assert len(predictions) == len(table)

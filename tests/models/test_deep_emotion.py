@@ -12,9 +12,9 @@ from microexp.models.registry import create_model, get_model_info
 @pytest.mark.parametrize("name", ["deep_emotion", "deep_emotion_apexflow"])
 def test_forward_backward_reach_every_parameter(name):
     torch.manual_seed(0)
-    spec = get_model_info(name).input_spec
+    specs = get_model_info(name).inputs
     model = create_model(name, num_classes=3)
-    x, y = torch.randn(spec.shape(6)), torch.tensor([0, 1, 2, 0, 1, 2])
+    x, y = [torch.randn(spec.batch_shape(6)) for spec in specs.values()], torch.tensor([0, 1, 2, 0, 1, 2])
     loss_fn = torch.nn.CrossEntropyLoss()
     # The localisation layers get gradient only once the last layer leaves its zero (identity) start, as in
     # any spatial transformer: take one step first, then every parameter must move the loss.
@@ -54,7 +54,7 @@ def test_other_input_sizes_and_the_penalty():
     model.eval(), plain.eval()
     loss_fn = torch.nn.CrossEntropyLoss()
     expected = model.fc_penalty * (model.fc1.weight.pow(2).sum() + model.fc2.weight.pow(2).sum())
-    assert torch.allclose(model.training_loss(x, y, loss_fn) - plain.training_loss(x, y, loss_fn), expected)
+    assert torch.allclose(model.training_loss([x], y, loss_fn) - plain.training_loss([x], y, loss_fn), expected)
 
 
 def test_dropout_is_off_in_eval():

@@ -13,15 +13,15 @@ VARIANTS = ("fr", "fr_no_proposal", "fr_no_attention", "fr_no_fusion")
 
 def batch(size: int = 6, classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(get_model_info("fr").input_spec.shape(size), generator=generator)
+    x = torch.randn(get_model_info("fr").inputs["flow"].batch_shape(size), generator=generator)
     return x, torch.arange(size) % classes
 
 
 def test_every_variant_is_registered_with_a_flow_input():
     for name in VARIANTS:
         assert name in list_models()
-        spec = get_model_info(name).input_spec
-        assert (spec.modality, spec.channels, spec.size) == ("flow", 3, 28)
+        spec = get_model_info(name).inputs["flow"]
+        assert (spec.builder, spec.shape) == ("flow", (3, 28, 28))
 
 
 @pytest.mark.parametrize("name", VARIANTS)
@@ -31,7 +31,7 @@ def test_forward_backward_every_parameter_gets_a_finite_gradient(name):
     x, y = batch()
     logits = model(x)
     assert logits.shape == (6, 3)
-    loss = model.training_loss(x, y, nn.CrossEntropyLoss())
+    loss = model.training_loss([x], y, nn.CrossEntropyLoss())
     loss.backward()
     assert torch.isfinite(loss)
     for parameter_name, parameter in model.named_parameters():
@@ -75,7 +75,7 @@ def test_proposal_loss_is_added_to_the_classification_loss_with_its_weight():
     for weight in (0.0, 1.0, 2.0):
         torch.manual_seed(0)
         model = create_model("fr", num_classes=3, proposal_weight=weight).eval()  # eval: no dropout
-        losses[weight] = float(model.training_loss(x, y, criterion))
+        losses[weight] = float(model.training_loss([x], y, criterion))
         if weight == 0.0:
             assert losses[weight] == pytest.approx(float(criterion(model(x), y)))
     proposal = losses[1.0] - losses[0.0]
@@ -89,7 +89,7 @@ def test_without_the_proposal_module_the_loss_is_plain_cross_entropy():
     model = create_model("fr_no_proposal", num_classes=3).eval()
     x, y = batch()
     criterion = nn.CrossEntropyLoss()
-    assert float(model.training_loss(x, y, criterion)) == pytest.approx(float(criterion(model(x), y)))
+    assert float(model.training_loss([x], y, criterion)) == pytest.approx(float(criterion(model(x), y)))
 
 
 def test_unknown_option_is_rejected_with_the_valid_ones():
@@ -106,7 +106,7 @@ def test_fr_learns_a_separable_toy_problem():
     model = create_model("fr", num_classes=3)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(40):
-        loss = model.training_loss(x, y, nn.CrossEntropyLoss())
+        loss = model.training_loss([x], y, nn.CrossEntropyLoss())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -117,7 +117,7 @@ def test_fr_learns_a_separable_toy_problem():
 
 def test_grouped_linear_is_a_grouped_1x1_convolution():
     # GroupedLinear replaced a grouped Conv1d for speed; it must compute the same function.
-    from microexp.models.fr import GroupedLinear
+    from microexp.models.layers import GroupedLinear
 
     torch.manual_seed(0)
     layer = GroupedLinear(12, 6, groups=3)
@@ -136,7 +136,7 @@ def test_grouped_linear_is_a_grouped_1x1_convolution():
 
 
 def test_grouped_linear_refuses_sizes_that_do_not_split_into_its_groups():
-    from microexp.models.fr import GroupedLinear
+    from microexp.models.layers import GroupedLinear
 
     with pytest.raises(ValueError, match="groups"):
         GroupedLinear(10, 6, groups=3)
@@ -146,7 +146,7 @@ def test_inception_is_its_three_convolution_paths_concatenated():
     # One masked 5x5 convolution replaced three (1x1, 3x3, 5x5) for speed: the same function.
     import torch.nn.functional as F
 
-    from microexp.models.fr import Inception
+    from microexp.models.layers import Inception
 
     torch.manual_seed(0)
     block = Inception(in_chans=4, width=5).eval()
@@ -169,7 +169,7 @@ def test_inception_is_its_three_convolution_paths_concatenated():
 
 
 def test_dropout_keeps_the_expected_value_and_is_off_in_eval():
-    from microexp.models.fr import Dropout
+    from microexp.models.layers import Dropout
 
     torch.manual_seed(0)
     layer = Dropout(0.5)

@@ -5,29 +5,32 @@ import pytest
 import torch
 
 from microexp.errors import ConfigError
-from microexp.models import InputSpec, create_model, get_model_info, list_models, register_model
+from microexp.inputs import builder_names
+from microexp.models import create_model, get_model_info, list_models, register_model
+from microexp.models.layers import Classifier
+from microexp.training.engine import flat_features
 
 
 @pytest.mark.parametrize("name", list_models())
-def test_every_model_runs_on_its_declared_input(name):
+def test_every_model_runs_on_its_declared_inputs(name):
     info = get_model_info(name)
+    assert set(spec.builder for spec in info.inputs.values()) <= set(builder_names())
     torch.manual_seed(0)
-    x = torch.rand(*info.input_spec.shape(6)) * 255
+    inputs = {key: torch.rand(*spec.batch_shape(6)) * 255 for key, spec in info.inputs.items()}
     y = torch.tensor([0, 1, 2, 0, 1, 2])
     model = create_model(name, num_classes=3)
     if info.backend == "sklearn":
-        model.fit(x.numpy(), y.numpy(), groups=np.array(["a", "a", "b", "b", "c", "c"]))
-        proba = model.predict_proba(x.numpy())
+        x = flat_features({key: value.numpy() for key, value in inputs.items()}, info.inputs)
+        model.fit(x, y.numpy(), groups=np.array(["a", "a", "b", "b", "c", "c"]))
+        proba = model.predict_proba(x)
         assert proba.shape == (6, 3) and np.allclose(proba.sum(axis=1), 1)
         return
+    assert isinstance(model, Classifier), "torch models derive from Classifier (forward and training_loss)"
     model.train()
-    logits = model((x - 127.5) / 64)
+    standardised = [(x - 127.5) / 64 for x in inputs.values()]
+    logits = model(*standardised)
     assert logits.shape == (6, 3) and torch.isfinite(logits).all()
-    loss = (
-        model.training_loss((x - 127.5) / 64, y, torch.nn.CrossEntropyLoss())
-        if hasattr(model, "training_loss")
-        else torch.nn.functional.cross_entropy(logits, y)
-    )
+    loss = model.training_loss(standardised, y, torch.nn.CrossEntropyLoss())
     loss.backward()
     for parameter_name, parameter in model.named_parameters():
         assert parameter.grad is not None, f"{name}: {parameter_name} got no gradient"
@@ -37,7 +40,7 @@ def test_every_model_runs_on_its_declared_input(name):
 def test_duplicate_name_raises():
     with pytest.raises(ConfigError, match="already registered"):
 
-        @register_model("ststnet", input_spec=InputSpec("flow", 3, 28))
+        @register_model("ststnet", inputs={"flow": (3, 28, 28)})
         def again(*, num_classes: int, in_chans: int):
             return None
 
@@ -52,6 +55,6 @@ def test_unknown_model_and_option_are_named():
 def test_factories_may_not_swallow_kwargs():
     with pytest.raises(ConfigError, match=r"\*\*kwargs"):
 
-        @register_model("swallower", input_spec=InputSpec("flow", 3, 28))
+        @register_model("swallower", inputs={"flow": (3, 28, 28)})
         def swallower(*, num_classes: int, in_chans: int, **options):
             return None

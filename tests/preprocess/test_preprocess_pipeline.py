@@ -1,7 +1,6 @@
-"""The onset→apex path on real CASME II frames, the cache, worker processes and the CLI commands."""
+"""The onset→apex path on real CASME II frames, the array cache and the CLI commands."""
 
 import json
-import shutil
 
 import cv2
 import numpy as np
@@ -12,9 +11,9 @@ from conftest import shared_path
 from microexp.cli import app
 from microexp.errors import ConfigError, DataError, NoFaceError
 from microexp.preprocess import cache as cache_module
-from microexp.preprocess.cache import ArrayCache, cache_key
+from microexp.preprocess.cache import ArrayCache
 from microexp.preprocess.flow import DISParams, TVL1Params
-from microexp.preprocess.pipeline import Clip, FlowSettings, clip_flow, preprocess_clip, preprocess_clips
+from microexp.preprocess.pipeline import Clip, FlowSettings, clip_flow, preprocess_clip
 from microexp.preprocess.video import list_frames
 
 
@@ -75,14 +74,6 @@ def test_a_clip_without_a_face_names_the_onset_frame_or_falls_back(tmp_path):
     assert fallback.shape == (28, 28, 3)
 
 
-def test_cache_key_follows_content_and_parameters_not_paths(tmp_path, casme2):
-    copy = tmp_path / "moved.jpg"
-    shutil.copy(casme2[0], copy)
-    assert cache_key([casme2[0]], {"a": 1}) == cache_key([copy], {"a": 1})
-    assert cache_key([casme2[0]], {"a": 1}) != cache_key([casme2[0]], {"a": 2})
-    assert cache_key([casme2[0]], {"a": 1}) != cache_key([casme2[1]], {"a": 1})
-
-
 def test_an_interrupted_write_leaves_nothing_a_later_run_trusts(tmp_path, monkeypatch):
     cache = ArrayCache(tmp_path)
     real_save = np.save
@@ -99,32 +90,6 @@ def test_an_interrupted_write_leaves_nothing_a_later_run_trusts(tmp_path, monkey
     assert not list(tmp_path.rglob("*.tmp"))
     cache.put("ab" * 32, np.ones((4, 4)))
     assert cache.get("ab" * 32).shape == (4, 4)
-
-
-def test_batch_uses_the_cache_and_reports_progress(tmp_path, casme2, monkeypatch):
-    clips = [Clip(tuple(casme2), 1, 10, "a"), Clip(tuple(casme2), 2, 6, "b")]
-    settings = FlowSettings(method="dis")
-    calls = []
-    first = preprocess_clips(
-        clips, settings, cache_dir=tmp_path, progress=lambda done, total: calls.append(done)
-    )
-    assert calls == [1, 2] and len(list(tmp_path.rglob("*.npy"))) == 2
-
-    def no_recompute(*args):
-        raise AssertionError("a cached clip was recomputed")
-
-    monkeypatch.setattr("microexp.preprocess.pipeline.pair_flow", no_recompute)
-    second = preprocess_clips(clips, settings, cache_dir=tmp_path)
-    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
-
-
-@pytest.mark.slow
-def test_worker_processes_give_the_same_result(tmp_path, casme2):
-    clips = [Clip(tuple(casme2), 1, n) for n in (4, 7, 10)]
-    settings = FlowSettings(method="dis")
-    serial = preprocess_clips(clips, settings)
-    parallel = preprocess_clips(clips, settings, workers=2, cache_dir=tmp_path)
-    assert all(np.allclose(a, b) for a, b in zip(serial, parallel, strict=True))
 
 
 def test_cli_flow_writes_the_composite_png(tmp_path, casme2):

@@ -10,34 +10,30 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import microexp.data.registry
 from flow_tables import make_flow_table
 from microexp.cli import app
 from microexp.errors import ConfigError, DataNotFoundError
+from microexp.inputs import ArrayDataset, load_inputs
 from microexp.models import get_model_info
 from microexp.training.bundle import load_bundle, save_bundle
 from microexp.training.config import TrainConfig
 from microexp.training.engine import train_model
-from microexp.training.inputs import load_inputs
 
-PREPROCESSING = {"flow_method": "tvl1", "norm": "minmax", "size": 28}
+PREPROCESSING = {"inputs": {"flow_method": "tvl1", "norm": "minmax", "flow_size": 28}}
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     table = make_flow_table(tmp_path_factory.mktemp("toy"))
-    spec = get_model_info("fr").input_spec
-    return table, load_inputs(table, spec)
+    return table, load_inputs(table, get_model_info("fr").inputs)
 
 
 CONFIG = TrainConfig(epochs=2, batch_size=8, device="cpu", test_flip=True)
 
 
 def fit(name, table, x, **options):
-    groups = table.samples["subject"].to_numpy()
-    return train_model(
-        name, x, table.labels, groups, num_classes=3, seed=0, config=CONFIG, model_options=options
-    )
+    train = ArrayDataset(x, table.labels, table.samples["subject"].to_numpy())
+    return train_model(name, train, num_classes=3, seed=0, config=CONFIG, model_options=options)
 
 
 @pytest.fixture
@@ -69,7 +65,7 @@ def test_round_trip_gives_identical_probabilities(tmp_path, toy, forbid_pickle, 
     bundle = load_bundle(tmp_path / "b")
     np.testing.assert_array_equal(bundle.predict_proba(x), trained.predict_proba(x))
     assert bundle.classes == table.classes
-    assert bundle.input_spec == trained.input_spec
+    assert bundle.inputs == trained.inputs
     assert bundle.preprocessing == PREPROCESSING
     assert bundle.train_config["epochs"] == 2
     assert bundle.trained.options == options
@@ -90,8 +86,8 @@ def test_bundle_is_json_plus_safetensors(tmp_path, toy):
     description = json.loads((tmp_path / "b" / "bundle.json").read_text())
     assert description["model"] == "fr"
     assert description["classes"] == list(table.classes)
-    assert description["input_spec"] == {"modality": "flow", "channels": 3, "size": 28, "frames": 1}
-    assert len(description["mean"]) == len(description["std"]) == 3
+    assert description["inputs"] == {"flow": {"builder": "flow", "shape": [3, 28, 28]}}
+    assert len(description["mean"]["flow"]) == len(description["std"]["flow"]) == 3
 
 
 def test_wrong_input_shape_names_the_expected_one(tmp_path, toy):
@@ -104,8 +100,8 @@ def test_wrong_input_shape_names_the_expected_one(tmp_path, toy):
         preprocessing={},
         train_config={},
     )
-    with pytest.raises(ConfigError, match=r"flow 3x28x28 inputs shaped \(2, 3, 28, 28\)"):
-        load_bundle(tmp_path / "b").predict_proba(x[:2, :, :14, :14])
+    with pytest.raises(ConfigError, match=r"flow shaped \(N, 3, 28, 28\), got \(2, 3, 14, 14\)"):
+        load_bundle(tmp_path / "b").predict_proba({"flow": x["flow"][:2, :, :14, :14]})
 
 
 def test_missing_bundle_says_how_to_make_one(tmp_path):
@@ -126,44 +122,46 @@ def test_class_names_must_match_the_model(tmp_path, toy):
         )
 
 
-def test_train_command_writes_a_bundle_with_training_and_model_options(tmp_path, toy, monkeypatch):
-    table, _ = toy
-    monkeypatch.setattr(microexp.data.registry, "load_table", lambda *_args: table, raising=False)
-    args = [
-        "train",
-        "--dataset",
-        "toy",
-        "--data-dir",
-        str(tmp_path),
-        "--model",
-        "fr",
-        "--out",
-        str(tmp_path / "b"),
-    ]
-    result = CliRunner().invoke(
-        app, [*args, "--set", "epochs=2", "--set", "batch_size=8", "--set", "dropout=0.25"]
+def test_a_format_1_bundle_still_loads_and_predicts_the_same(tmp_path, toy):
+    table, x = toy
+    trained = fit("fr", table, x)
+    save_bundle(tmp_path / "b", trained, classes=table.classes, dataset="toy", preprocessing={}, train_config=CONFIG)
+    description = json.loads((tmp_path / "b" / "bundle.json").read_text())
+    old = {key: value for key, value in description.items() if key not in ("inputs", "mean", "std")}
+    old.update(
+        format_version=1,
+        input_spec={"modality": "flow", "channels": 3, "size": 28, "frames": 1},
+        in_chans=3,
+        mean=description["mean"]["flow"],
+        std=description["std"]["flow"],
+        preprocessing={"flow_method": "farneback", "norm": "minmax", "size": 28},
     )
+    (tmp_path / "b" / "bundle.json").write_text(json.dumps(old))
+    bundle = load_bundle(tmp_path / "b")
+    np.testing.assert_array_equal(bundle.predict_proba(x), trained.predict_proba(x))
+    assert bundle.input_settings.flow_method == "farneback"
+
+
+def _train_args(data_dir, out):
+    return ["train", "--dataset", "megc2019", "--data-dir", str(data_dir), "--model", "fr", "--out", str(out)]
+
+
+def test_train_command_writes_a_bundle_with_training_and_model_options(tmp_path, tiny_megc2019):
+    overrides = ["--set", "train.epochs=2", "--set", "train.batch_size=8", "--set", "model.dropout=0.25"]
+    result = CliRunner().invoke(app, [*_train_args(tiny_megc2019, tmp_path / "b"), *overrides])
     assert result.exit_code == 0, result.output
     bundle = load_bundle(tmp_path / "b")
     assert bundle.train_config["epochs"] == 2 and bundle.train_config["batch_size"] == 8
     assert bundle.trained.options == {"dropout": 0.25}
-    assert bundle.dataset == "toy"
+    assert bundle.dataset == "megc2019"
 
 
-def test_train_command_rejects_an_unknown_option(tmp_path, toy, monkeypatch):
-    table, _ = toy
-    monkeypatch.setattr(microexp.data.registry, "load_table", lambda *_args: table, raising=False)
-    args = [
-        "train",
-        "--dataset",
-        "toy",
-        "--data-dir",
-        str(tmp_path),
-        "--model",
-        "fr",
-        "--out",
-        str(tmp_path / "b"),
-    ]
-    result = CliRunner().invoke(app, [*args, "--set", "epochz=2"])
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [("train.epochz=2", "epochz"), ("model.dropuot=0.1", "dropuot"), ("epochs=2", "section.key=value")],
+)
+def test_train_command_rejects_an_unknown_option_before_writing(tmp_path, tiny_megc2019, override, named):
+    result = CliRunner().invoke(app, [*_train_args(tiny_megc2019, tmp_path / "b"), "--set", override])
     assert isinstance(result.exception, ConfigError)
-    assert "epochz" in str(result.exception) and "valid options" in str(result.exception)
+    assert named in str(result.exception)
+    assert not (tmp_path / "b").exists()

@@ -1,18 +1,33 @@
 import pytest
 
 from microexp.errors import ConfigError
-from microexp.training.config import TrainConfig, parse_overrides
+from microexp.evaluation.study import parse_overrides
+from microexp.training.config import TrainConfig
 
 
 def test_overrides_are_typed_like_a_user_means_them():
-    assert parse_overrides(["lr=2e-3", "epochs=60", "augment_flip=true", "optimizer=sgd"]) == {
-        "lr": 0.002,
-        "epochs": 60,
-        "augment_flip": True,
-        "optimizer": "sgd",
+    parsed = parse_overrides(["train.lr=2e-3", "train.epochs=60", "train.augment_flip=true", "model.dropout=0.3"])
+    assert parsed["train"] == {"lr": 0.002, "epochs": 60, "augment_flip": True}
+    assert parsed["model"] == {"dropout": 0.3}
+    assert parse_overrides(["splitter=subject-kfold", "splitter.n_splits=5", "inputs.norm=magnitude"]) == {
+        "model": {},
+        "train": {},
+        "inputs": {"norm": "magnitude"},
+        "splitter": {"n_splits": 5},
+        "splitter_name": "subject-kfold",
     }
-    with pytest.raises(ConfigError, match="expected key=value"):
-        parse_overrides(["lr"])
+    for bad in (["lr"], ["lr=3"], ["training.lr=3"]):
+        with pytest.raises(ConfigError, match="section.key=value"):
+            parse_overrides(bad)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [({"epochs": "abc"}, "expected int"), ({"epochs": 2.5}, "expected int"), ({"class_weighting": "maybe"}, "bool")],
+)
+def test_a_value_of_the_wrong_type_is_refused(values, expected):
+    with pytest.raises(ConfigError, match=expected):
+        TrainConfig.from_dict(values)
 
 
 def test_unknown_training_option_lists_the_valid_ones():

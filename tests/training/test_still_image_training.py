@@ -11,12 +11,14 @@ import pytest
 import torch
 
 from microexp.data.fer2013 import FER2013
-from microexp.data.protocols import OfficialSplit, SubjectKFold
 from microexp.data.schema import build_table
+from microexp.data.splitters import OfficialSplit, SubjectKFold
 from microexp.errors import ConfigError
-from microexp.evaluation.runner import run_loso, summarise
+from microexp.evaluation.runner import cross_validate, summarise
+from microexp.inputs import ArrayDataset
+from microexp.inputs.transforms import random_affine
 from microexp.training.config import TrainConfig
-from microexp.training.engine import random_affine, train_model
+from microexp.training.engine import train_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
 from test_macro_adapters import FER_ROWS, write_fer_csv  # noqa: E402
@@ -38,12 +40,10 @@ def test_random_affine_without_motion_is_the_identity_and_shift_moves_content():
 
 def test_rotation_is_refused_for_flow_inputs_and_bad_values_for_all():
     x = np.zeros((4, 3, 28, 28), dtype=np.float32)
-    with pytest.raises(ConfigError, match="ststnet takes flow 3x28x28: augment_rotate is for apex images"):
+    with pytest.raises(ConfigError, match="ststnet takes flow 3x28x28: augment_rotate is for face images"):
         train_model(
             "ststnet",
-            x,
-            np.array([0, 1, 0, 1]),
-            np.array(list("abcd")),
+            ArrayDataset({"flow": x}, [0, 1, 0, 1], list("abcd")),
             num_classes=2,
             seed=0,
             config=FAST.replace(augment_rotate=10.0),
@@ -62,23 +62,21 @@ def test_a_fixed_validation_set_drives_early_stopping_and_is_not_fitted():
     config = TrainConfig(epochs=60, batch_size=8, lr=1e-3, early_stopping_patience=2)
     trained = train_model(
         "deep_emotion",
-        x,
-        y,
-        np.array([f"s{i}" for i in range(16)]),
+        ArrayDataset({"apex": x}, y, [f"s{i}" for i in range(16)]),
         num_classes=2,
         seed=0,
         config=config,
-        validation=(x_val, y_val),
+        validation=ArrayDataset({"apex": x_val}, y_val),
         on_epoch=lambda e, n, loss: epochs.append(e),
     )
     assert len(epochs) < 60  # random labels: the validation loss stops improving
-    assert np.allclose(trained.mean, x.mean(axis=(0, 2, 3)))  # statistics from the training rows only
+    assert np.allclose(trained.mean["apex"], x.mean(axis=(0, 2, 3)))  # statistics from the training rows only
 
 
 def test_runner_with_the_official_split_predicts_private_test_only(tmp_path):
     write_fer_csv(tmp_path / "fer2013.csv", FER_ROWS * 2)
     table = FER2013(tmp_path).load()
-    predictions = run_loso(table, "deep_emotion", config=FAST, splitter=OfficialSplit())
+    predictions = cross_validate(table, "deep_emotion", config=FAST, splitter=OfficialSplit())
     private = table.samples.loc[table.samples["split"] == "PrivateTest", "clip_id"]
     assert list(predictions["clip_id"]) == list(private)
     assert set(predictions["fold"]) == {"PrivateTest"}
@@ -100,7 +98,7 @@ def test_runner_with_subject_kfold_predicts_every_image_once_per_seed():
         for i in range(18)
     ]
     table = build_table("t", ("a", "b"), rows)
-    predictions = run_loso(table, "deep_emotion", seeds=(0, 1), config=FAST, splitter=SubjectKFold(3, seed=0))
+    predictions = cross_validate(table, "deep_emotion", seeds=(0, 1), config=FAST, splitter=SubjectKFold(3, seed=0))
     assert len(predictions) == 2 * 18
     assert predictions.groupby("seed")["clip_id"].apply(lambda c: c.is_unique and len(c) == 18).all()
     assert predictions["fold"].nunique() == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from microexp.inputs import ArrayDataset
 from microexp.training.config import TrainConfig
 from microexp.training.engine import train_model
 from microexp.viz.saliency_grid import class_saliency, draw_saliency_grid
@@ -17,9 +18,7 @@ def test_class_saliency_and_figure(tmp_path):
     x[y == 1, :, 30:40, 10:38] = 255.0  # class 1 has a bright "mouth"
     trained = train_model(
         "deep_emotion",
-        x,
-        y,
-        np.array([f"s{i}" for i in range(12)]),
+        ArrayDataset({"apex": x}, y, [f"s{i}" for i in range(12)]),
         num_classes=3,
         seed=0,
         config=TrainConfig(epochs=3, batch_size=4),

@@ -66,14 +66,25 @@ def _run_in_pool_worker(task: Any) -> Any:
 
 @dataclass(frozen=True)
 class LocalExecutor:
-    """``workers`` = 1: in this process, in order. More: a pool of that many spawned processes."""
+    """``workers`` = 1: in this process, in order, one thread. More: a pool of that many spawned processes."""
 
     workers: int = 1
 
     def map(self, function, tasks, shared, on_epoch=None):
         if self.workers <= 1:
-            for task in tasks:
-                yield task, function(task, *shared, on_epoch=on_epoch)
+            # one thread here too, as in the pool's and Ray's workers: the thread count changes the order of
+            # floating point sums, and every executor must give the same predictions
+            import torch
+            from threadpoolctl import threadpool_limits
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with threadpool_limits(1):
+                    for task in tasks:
+                        yield task, function(task, *shared, on_epoch=on_epoch)
+            finally:
+                torch.set_num_threads(threads)
             return
         context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
         with ProcessPoolExecutor(

@@ -6,20 +6,25 @@
     executor: local                # local or ray
     workers: 2                     # local: processes; ray without an address: CPUs of the local cluster
     address: null                  # ray only: auto (the cluster of `ray start`) or ray://host:10001
+    inputs: {}                     # input settings for every run (InputSettings fields)
+    splitter: null                 # default: each database's own (loso for micro-expression databases)
+    splitter_options: {}
     datasets:
       megc2019:                    # a name from `microexp datasets`
         data_dir: ../shared/data/megc2019
-        protocol: null             # default: the database's
+        label_map: null            # default: the database's
     models:
       ststnet:                     # a name from `microexp models`
         options: {}                # keyword options of the model
         training: {epochs: 200}    # TrainConfig fields, over the model's own defaults
       linear: {}
 
-Overrides (``microexp run FILE --set key=value``): ``key`` is a dotted path into this tree and ``value``
-is read as YAML, e.g. ``seeds=[0,1]``, ``models.ststnet.training.epochs=10``,
-``datasets.megc2019.data_dir=/data/megc2019``, ``executor=ray``. A new name under ``models`` or
-``datasets`` adds an entry. Relative paths are relative to the directory microexp runs in.
+Overrides (``microexp run FILE --set key=value``, the value read as YAML): ``section.key`` with a section
+of the run-spec grammar (``train.epochs=10``, ``model.dropout=0.3``, ``inputs.norm=magnitude``,
+``splitter.n_splits=5``) applies to every run; any other key is a dotted path into this tree, e.g.
+``seeds=[0,1]``, ``models.ststnet.training.epochs=10``, ``datasets.megc2019.data_dir=/data/megc2019``,
+``executor=ray``. A new name under ``models`` or ``datasets`` adds an entry. Relative paths are relative
+to the directory microexp runs in. Every run spec is validated before the first run starts.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import yaml
 from microexp.data.registry import get_dataset
 from microexp.errors import ConfigError, DataNotFoundError
 from microexp.evaluation.executors import EXECUTORS
+from microexp.evaluation.study import SECTIONS, RunSpec, make_run_spec
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
 
@@ -44,7 +50,7 @@ from microexp.training.config import TrainConfig
 class DatasetSpec:
     name: str
     data_dir: Path
-    protocol: str | None = None
+    label_map: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,10 @@ class Experiment:
     workers: int = 2
     address: str | None = None
     out: Path | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    splitter: str | None = None
+    splitter_options: Mapping[str, Any] = field(default_factory=dict)
+    section_overrides: tuple[str, ...] = ()  # ``train.epochs=10`` and the like, for every run
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -80,6 +90,29 @@ class Experiment:
 
     def run_dir(self, dataset: DatasetSpec, model: ModelSpec) -> Path:
         return self.out_dir / dataset.name / model.name
+
+    def runs(self) -> list[tuple[Path, RunSpec]]:
+        """(run folder, validated run spec) of every (dataset, model), all checked before any runs."""
+        return [
+            (
+                self.run_dir(dataset, model),
+                make_run_spec(
+                    dataset=dataset.name,
+                    data_dir=dataset.data_dir,
+                    model=model.name,
+                    label_map=dataset.label_map,
+                    seeds=self.seeds,
+                    overrides=self.section_overrides,
+                    model_options=model.options,
+                    train=model.training,
+                    inputs=self.inputs,
+                    splitter=self.splitter,
+                    splitter_options=self.splitter_options,
+                ),
+            )
+            for dataset in self.datasets
+            for model in self.models
+        ]
 
 
 def _check_keys(values: Any, cls: type, where: str, *, derived: Sequence[str] = ()) -> dict[str, Any]:
@@ -122,7 +155,7 @@ def _seeds(values: Any) -> tuple[int, ...]:
 def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
     """Validate a parsed experiment file: every name, key and training option is checked here, before any
     work starts."""
-    top = _check_keys(values, Experiment, "experiment")
+    top = _check_keys(values, Experiment, "experiment", derived=["section_overrides"])
     datasets = []
     for name, entry in _named_entries(top["datasets"], "datasets").items():
         get_dataset(name)
@@ -139,6 +172,8 @@ def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
         top["seeds"] = _seeds(top["seeds"])
     if top.get("out") is not None:
         top["out"] = Path(top["out"])
+    for key in ("inputs", "splitter_options"):
+        top[key] = dict(top.get(key) or {})
     return Experiment(**top)
 
 
@@ -164,9 +199,14 @@ def apply_overrides(values: Mapping[str, Any], pairs: Sequence[str]) -> dict[str
 
 
 def load_experiment(path: Path, overrides: Sequence[str] = ()) -> Experiment:
+    """The experiment file with ``overrides``; every run spec is validated here, before any run."""
     if not path.is_file():
         raise DataNotFoundError(f"experiment file {path} does not exist")
     values = yaml.safe_load(path.read_text())
     if not isinstance(values, Mapping):
         raise ConfigError(f"{path}: expected a YAML mapping (name, datasets, models, seeds, ...), got {values!r}")
-    return experiment_from_dict(apply_overrides(values, overrides))
+    sections = tuple(pair for pair in overrides if pair.partition("=")[0].partition(".")[0] in SECTIONS)
+    tree = [pair for pair in overrides if pair not in sections]
+    experiment = dataclasses.replace(experiment_from_dict(apply_overrides(values, tree)), section_overrides=sections)
+    experiment.runs()
+    return experiment

@@ -1,5 +1,5 @@
 """Cross-validated evaluation over folds x seeds, with pooled scoring. Leave-one-subject-out by default;
-any splitter of :mod:`microexp.data.protocols` (subject k-fold for CK+, the official FER-2013 split) fits.
+any splitter of :mod:`microexp.data.splitters` (subject k-fold for CK+, the official FER-2013 split) fits.
 
 A task is one fold of one seed. Tasks are independent: each trains from scratch on its training
 rows, with a seed derived from (seed, fold name), so the results do not depend on the order or the
@@ -19,19 +19,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from microexp.data.protocols import Fold, LeaveOneSubjectOut, Splitter
 from microexp.data.schema import SampleTable
+from microexp.data.splitters import Fold, LeaveOneSubjectOut, Splitter
+from microexp.errors import DataError
 from microexp.evaluation.executors import Executor, LocalExecutor
 from microexp.evaluation.metrics import score_by_part
 from microexp.evaluation.report import read_task_predictions, task_path, write_task_predictions
+from microexp.inputs.build import build_inputs, input_column
+from microexp.inputs.dataset import SampleDataset
+from microexp.inputs.registry import Progress
+from microexp.inputs.spec import InputSettings
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.engine import EpochCallback, EpochInspector, TrainedModel, train_model
-from microexp.training.inputs import load_inputs
 
 logger = logging.getLogger(__name__)
 
 FoldCallback = Callable[[int, int, str], None]  # (tasks done, tasks total, finished task's name)
+
+
+# Training stages: (domains whose training rows the stage trains on, its config), in order; each starts
+# from the weights the one before left. Empty: one stage, every training row, the task's config.
+Stages = tuple[tuple[tuple[str, ...], TrainConfig], ...]
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,7 @@ class Task:
     fold: Fold
     config: TrainConfig
     model_options: Mapping[str, Any] = field(default_factory=dict)
+    stages: Stages = ()
 
     @property
     def name(self) -> str:
@@ -50,37 +60,71 @@ class Task:
 def train_task(
     task: Task,
     table: SampleTable,
-    x: np.ndarray,
     on_epoch: EpochCallback | None = None,
     inspect_epoch: EpochInspector | None = None,
 ) -> TrainedModel:
-    """The model a task trains on its fold's training rows. Deterministic: the same task gives the same
-    model again, which is how a run's fold is re-created later (``microexp explain``)."""
+    """The model a task trains on its fold's training rows of ``table`` (built: see
+    :func:`~microexp.inputs.build.build_inputs`). Deterministic: the same task gives the same model again,
+    which is how a run's fold is re-created later (``microexp explain``)."""
     from microexp.training.seeding import fold_seed
 
-    y = table.labels
-    groups = table.samples["subject"].to_numpy()
-    validation = None if task.fold.validation is None else (x[task.fold.validation], y[task.fold.validation])
-    return train_model(
+    return train_on_rows(
         task.model,
-        x[task.fold.train],
-        y[task.fold.train],
-        groups[task.fold.train],
-        num_classes=len(table.classes),
+        table,
+        task.fold.train,
         seed=fold_seed(task.seed, task.fold.name),
         config=task.config,
         model_options=task.model_options,
+        stages=task.stages,
+        validation_rows=task.fold.validation,
         on_epoch=on_epoch,
-        validation=validation,
         inspect_epoch=inspect_epoch,
     )
 
 
-def run_task(task: Task, table: SampleTable, x: np.ndarray, on_epoch: EpochCallback | None = None) -> pd.DataFrame:
-    """Train on the fold's training rows, predict its test rows; one row of predictions per test clip."""
+def train_on_rows(
+    model: str,
+    table: SampleTable,
+    rows: np.ndarray,
+    *,
+    seed: int,
+    config: TrainConfig,
+    model_options: Mapping[str, Any] | None = None,
+    stages: Stages = (),
+    validation_rows: np.ndarray | None = None,
+    on_epoch: EpochCallback | None = None,
+    inspect_epoch: EpochInspector | None = None,
+) -> TrainedModel:
+    """Train ``model`` on the rows ``rows`` of a built table, stage after stage."""
+    specs = get_model_info(model).inputs
+    validation = None if validation_rows is None else SampleDataset(table, specs, validation_rows)
+    trained = None
+    domains = (table.samples["domain"] if "domain" in table.samples else table.samples["dataset"]).to_numpy()
+    for domains_of_stage, stage_config in stages or ((None, config),):
+        chosen = rows if domains_of_stage is None else rows[np.isin(domains[rows], list(domains_of_stage))]
+        if len(chosen) == 0:
+            raise DataError(f"{table.name}: no training rows of {list(domains_of_stage)} in this fold")
+        trained = train_model(
+            model,
+            SampleDataset(table, specs, chosen),
+            num_classes=len(table.classes),
+            seed=seed,
+            config=stage_config,
+            model_options=model_options,
+            on_epoch=on_epoch,
+            validation=validation,
+            inspect_epoch=inspect_epoch,
+            initial=trained,
+        )
+    return trained
+
+
+def run_task(task: Task, table: SampleTable, on_epoch: EpochCallback | None = None) -> pd.DataFrame:
+    """Train on the fold's training rows, predict its test rows; one row of predictions per test clip.
+    Runs in a worker: it receives the table of cached input paths and reads only the samples it uses."""
     samples = table.samples
-    trained = train_task(task, table, x, on_epoch)
-    proba = trained.predict_proba(x[task.fold.test])
+    trained = train_task(task, table, on_epoch)
+    proba = trained.predict_proba(SampleDataset(table, trained.inputs, task.fold.test).arrays())
     test = samples.iloc[task.fold.test]
     frame = pd.DataFrame(
         {
@@ -105,35 +149,42 @@ def make_tasks(
     config: TrainConfig,
     model_options: Mapping[str, Any] | None = None,
     splitter: Splitter | None = None,
+    stages: Stages = (),
 ) -> list[Task]:
     folds = list((splitter or LeaveOneSubjectOut()).split(table))
-    return [Task(model, seed, fold, config, dict(model_options or {})) for seed in seeds for fold in folds]
+    return [Task(model, seed, fold, config, dict(model_options or {}), stages) for seed in seeds for fold in folds]
 
 
-def run_loso(
+def cross_validate(
     table: SampleTable,
     model: str,
     *,
     seeds: Sequence[int] = (0,),
     config: TrainConfig | None = None,
     model_options: Mapping[str, Any] | None = None,
+    splitter: Splitter | None = None,
+    input_settings: InputSettings | None = None,
+    cache_dir: Path | None = None,
     workers: int = 1,
-    on_task_done: FoldCallback | None = None,
-    on_epoch: EpochCallback | None = None,
     executor: Executor | None = None,
     run_dir: Path | None = None,
-    splitter: Splitter | None = None,
+    on_task_done: FoldCallback | None = None,
+    on_epoch: EpochCallback | None = None,
+    on_build: Progress | None = None,
+    stages: Stages = (),
 ) -> pd.DataFrame:
-    """Predictions of every clip for every seed (one row per seed x clip), in table order.
+    """Predictions of every evaluated clip for every seed (one row per seed x clip), in table order.
 
-    ``executor`` runs the tasks (default: :class:`LocalExecutor` with ``workers``). With ``run_dir``, each
-    finished task's predictions are saved there as they arrive, and tasks already saved are not run again;
-    the caller checks the folder holds this run (:func:`~microexp.evaluation.report.open_run`).
-    ``splitter`` makes the folds (default: leave one subject out).
+    ``splitter`` makes the folds (default: leave one subject out). The model's inputs are built (or read
+    from the cache in ``cache_dir``) with ``input_settings`` before the first task runs; ``on_build``
+    follows that. ``executor`` runs the tasks (default: :class:`LocalExecutor` with ``workers``); it
+    receives the table of cached input paths, never the arrays. With ``run_dir``, each finished task's
+    predictions are saved there as they arrive, and tasks already saved are not run again; the caller
+    checks the folder holds this run (:func:`~microexp.evaluation.report.open_run`).
     """
     info = get_model_info(model)
     config = config or TrainConfig.from_dict(dict(info.training))
-    tasks = make_tasks(table, model, seeds, config, model_options, splitter)
+    tasks = make_tasks(table, model, seeds, config, model_options, splitter, stages)
 
     def saved(task: Task) -> Path:
         return task_path(run_dir, task.model, task.seed, task.fold.name)
@@ -145,8 +196,11 @@ def run_loso(
     if results:
         logger.info("%s: %d of %d tasks already finished in %s", model, len(results), len(tasks), run_dir)
     if todo:
-        x = load_inputs(table, info.input_spec)
-        for task, frame in (executor or LocalExecutor(workers)).map(run_task, todo, (table, x), on_epoch):
+        if not all(input_column(name) in table.samples.columns for name in info.inputs):
+            table = build_inputs(
+                table, info.inputs, input_settings, cache_dir=cache_dir, workers=workers, progress=on_build
+            )
+        for task, frame in (executor or LocalExecutor(workers)).map(run_task, todo, (table,), on_epoch):
             if run_dir is not None:
                 write_task_predictions(saved(task), frame)
                 frame = read_task_predictions(saved(task))

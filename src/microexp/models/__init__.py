@@ -1,5 +1,5 @@
-"""Model families, one file each, all reachable through :func:`create_model`."""
+"""Registered models (one file per method) and the layers they share."""
 
-from microexp.models.registry import InputSpec, create_model, get_model_info, list_models, register_model
+from microexp.models.registry import create_model, get_model_info, list_models, register_model
 
-__all__ = ["InputSpec", "create_model", "get_model_info", "list_models", "register_model"]
+__all__ = ["create_model", "get_model_info", "list_models", "register_model"]

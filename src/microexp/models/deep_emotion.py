@@ -22,12 +22,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from microexp.models.registry import InputSpec, register_model
+from microexp.models.layers import Classifier
+from microexp.models.registry import register_model
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
-class DeepEmotion(nn.Module):
+class DeepEmotion(Classifier):
     def __init__(
         self,
         num_classes: int = 7,
@@ -85,21 +86,24 @@ class DeepEmotion(nn.Module):
         grid = F.affine_grid(self.transform(x), list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, align_corners=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.relu(self.fc1(self.features(self.attend(x)))))
+    @staticmethod
+    def stack(inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """The declared inputs (an apex face, a flow of the same side) as the channels of one image."""
+        return inputs[0] if len(inputs) == 1 else torch.cat(inputs, dim=1)
 
-    def training_loss(self, x: torch.Tensor, y: torch.Tensor, criterion: nn.Module) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(self.features(self.attend(self.stack(inputs))))))
+
+    def training_loss(self, inputs, y: torch.Tensor, criterion: nn.Module, domain=None) -> torch.Tensor:
         penalty = self.fc1.weight.pow(2).sum() + self.fc2.weight.pow(2).sum()
-        return criterion(self(x), y) + self.fc_penalty * penalty
+        return criterion(self(*inputs), y) + self.fc_penalty * penalty
 
 
 # The reference code's schedule (Adam, learning rate 0.005, batch 128, 100 epochs).
 REFERENCE_TRAINING = {"epochs": 100, "batch_size": 128, "lr": 0.005, "optimizer": "adam"}
 
 
-@register_model(
-    "deep_emotion", input_spec=InputSpec("apex", channels=1, size=48), training=REFERENCE_TRAINING
-)
+@register_model("deep_emotion", inputs={"apex": (1, 48, 48)}, training=REFERENCE_TRAINING)
 def deep_emotion(
     *, num_classes: int, in_chans: int, input_size: int = 48, dropout: float = 0.5, fc_penalty: float = 1e-3
 ) -> DeepEmotion:
@@ -109,7 +113,7 @@ def deep_emotion(
 
 @register_model(
     "deep_emotion_apexflow",
-    input_spec=InputSpec("apex+flow", channels=4, size=48),
+    inputs={"apex": (1, 48, 48), "flow": (3, 48, 48)},
     training=REFERENCE_TRAINING,
 )
 def deep_emotion_apexflow(

@@ -14,7 +14,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
-from microexp.models.registry import InputSpec, register_model
+from microexp.models.registry import register_model
 
 
 class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
@@ -84,7 +84,7 @@ class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
         return fitted
 
 
-@register_model("linear", input_spec=InputSpec("flow", channels=3, size=28), backend="sklearn")
+@register_model("linear", inputs={"flow": (3, 28, 28)}, backend="sklearn")
 def linear(
     *, num_classes: int, in_chans: int, cs: tuple[float, ...] = (1e-3,), inner_folds: int = 5
 ) -> LinearFlowClassifier:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from microexp.models.registry import InputSpec, register_model
+from microexp.models.layers import Classifier
+from microexp.models.registry import register_model
 
 
-class OFFApexNet(nn.Module):
+class OFFApexNet(Classifier):
     def __init__(self, num_classes: int = 3, in_chans: int = 2, input_size: int = 28, dropout: float = 0.5) -> None:
         super().__init__()
 
@@ -46,7 +47,7 @@ class OFFApexNet(nn.Module):
 
 @register_model(
     "offapexnet",
-    input_spec=InputSpec("flow", channels=2, size=28),
+    inputs={"flow": (2, 28, 28)},
     # Fixed in advance, the recipe STSTNet uses (cosine decay, mirrored flows) at 40 epochs: the earlier
     # 100 epochs at 1e-4 cost 36 minutes per LOSO run on 2 CPU cores and was never measured.
     training={

@@ -1,8 +1,9 @@
 """Model registry in the style of timm: ``@register_model`` on a factory, ``create_model`` by name.
 
-Every entry declares the input it takes (:class:`InputSpec`), so the CLI, the evaluation runner and
-the tests can build valid inputs for any model without knowing it. A factory takes explicit keyword
-arguments only: a misspelt option raises instead of being swallowed.
+Every entry declares the named inputs it takes (``inputs={"flow": (3, 28, 28)}``, see
+:mod:`microexp.inputs.spec`), so the CLI, the evaluation runner and the tests can build valid inputs for
+any model without knowing it. A torch model's ``forward`` takes them in the order declared. A factory
+takes explicit keyword arguments only: a misspelt option raises instead of being swallowed.
 """
 
 from __future__ import annotations
@@ -14,50 +15,37 @@ from types import MappingProxyType
 from typing import Any
 
 from microexp.errors import ConfigError
+from microexp.inputs.spec import InputSpec, input_specs
 
-MODALITIES = ("flow", "apex", "apex+flow", "frames")
 BACKENDS = ("torch", "sklearn")
 
 
-@dataclass(frozen=True)
-class InputSpec:
-    """What a model consumes.
-
-    ``flow``: (B, C, H, W) optical flow of the onset→apex pair, channels u, v, strain (C=3) or u, v (C=2).
-    ``apex``: (B, C, H, W) the apex face crop (C=1 grey or 3 RGB).
-    ``apex+flow``: (B, C, H, W) apex crop channels followed by the flow channels, same size.
-    ``frames``: (B, T, C, H, W) T frames of the clip, onset first.
-    """
-
-    modality: str
-    channels: int
-    size: int
-    frames: int = 1
-
-    def __post_init__(self) -> None:
-        if self.modality not in MODALITIES:
-            raise ConfigError(f"input modality {self.modality!r} is unknown; expected one of {MODALITIES}")
-
-    def shape(self, batch_size: int) -> tuple[int, ...]:
-        if self.modality == "frames":
-            return (batch_size, self.frames, self.channels, self.size, self.size)
-        return (batch_size, self.channels, self.size, self.size)
-
-    def describe(self) -> str:
-        text = f"{self.modality} {self.channels}x{self.size}x{self.size}"
-        return f"{text} x{self.frames} frames" if self.modality == "frames" else text
+def input_channels(spec: InputSpec) -> int:
+    """Channels of one input: C of (C, H, W) and of (T, C, H, W); a vector (D,) counts as D."""
+    return spec.shape[1] if len(spec.shape) == 4 else spec.shape[0]
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
     factory: Callable[..., Any]
-    input_spec: InputSpec
+    inputs: Mapping[str, InputSpec]
     backend: str
     description: str
     # Training defaults the paper (or our measurement) recommends; keys are TrainConfig fields,
     # checked by the training engine. Read-only so no caller mutates the registry by accident.
     training: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_chans(self) -> int:
+        """The channels of the inputs together (what ``in_chans`` defaults to)."""
+        return sum(input_channels(spec) for spec in self.inputs.values())
+
+    def describe_inputs(self) -> str:
+        return ", ".join(
+            spec.describe() if name == spec.builder else f"{name}: {spec.describe()}"
+            for name, spec in self.inputs.items()
+        )
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -66,13 +54,14 @@ _REGISTRY: dict[str, ModelInfo] = {}
 def register_model(
     name: str,
     *,
-    input_spec: InputSpec,
+    inputs: Mapping[str, Any],
     backend: str = "torch",
     training: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``factory(num_classes=..., in_chans=..., <explicit options>)`` under ``name``."""
     if backend not in BACKENDS:
         raise ConfigError(f"model {name!r}: backend {backend!r} is unknown; expected one of {BACKENDS}")
+    specs = MappingProxyType(input_specs(inputs))
 
     def decorator(factory: Callable[..., Any]) -> Callable[..., Any]:
         if name in _REGISTRY:
@@ -86,7 +75,7 @@ def register_model(
         _REGISTRY[name] = ModelInfo(
             name=name,
             factory=factory,
-            input_spec=input_spec,
+            inputs=specs,
             backend=backend,
             description=doc.splitlines()[0] if doc else "",
             training=MappingProxyType(dict(training or {})),
@@ -119,11 +108,16 @@ def model_options(name: str) -> list[str]:
     return [p for p in parameters if p not in ("num_classes", "in_chans")]
 
 
-def create_model(name: str, *, num_classes: int, in_chans: int | None = None, **options: Any) -> Any:
-    """Build a registered model. ``in_chans`` defaults to the model's declared input channels."""
-    info = get_model_info(name)
+def check_model_options(name: str, options: Mapping[str, Any]) -> None:
+    """Raise when ``options`` holds a key the model's factory does not take (before any work starts)."""
     unknown = sorted(set(options) - set(model_options(name)))
     if unknown:
         raise ConfigError(f"model {name!r} has no option(s) {unknown}; valid options: {model_options(name)}")
-    channels = info.input_spec.channels if in_chans is None else in_chans
+
+
+def create_model(name: str, *, num_classes: int, in_chans: int | None = None, **options: Any) -> Any:
+    """Build a registered model. ``in_chans`` defaults to its declared inputs' channels together."""
+    info = get_model_info(name)
+    check_model_options(name, options)
+    channels = info.in_chans if in_chans is None else in_chans
     return info.factory(num_classes=num_classes, in_chans=channels, **options)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from microexp.models.registry import InputSpec, register_model
+from microexp.models.layers import Classifier
+from microexp.models.registry import register_model
 
 
-class STSTNet(nn.Module):
+class STSTNet(Classifier):
     def __init__(self, num_classes: int = 3, in_chans: int = 3, input_size: int = 28, dropout: float = 0.5) -> None:
         super().__init__()
         # The three streams (3, 5 and 8 filters) differ only in width and every layer after the convolution
@@ -41,7 +42,7 @@ class STSTNet(nn.Module):
 
 @register_model(
     "ststnet",
-    input_spec=InputSpec("flow", channels=3, size=28),
+    inputs={"flow": (3, 28, 28)},
     # 60 epochs with cosine decay and mirrored flows: the 200-epoch schedule cost about 100 s per fold on
     # 2 cores. Fixed in advance, never per fold; docs/RESULTS.md has what it scores (3 seeds).
     training={

@@ -1,38 +1,17 @@
-"""A disk cache of preprocessed arrays keyed by the bytes of the input files and the parameters.
+"""A disk cache of arrays under keys the caller makes (the input builders hash the bytes of the files they
+read and their settings: :func:`microexp.inputs.build.entry_key`).
 
-Keys hash file *contents*, not paths or modification times, so a moved database still hits and a
-re-extracted frame misses. Writes go to a temporary file in the cache folder and are renamed into
-place (atomic on one filesystem): an interrupted run leaves at most a ``*.tmp`` file, which no
-lookup ever reads, never a half-written entry.
+Writes go to a temporary file in the cache folder and are renamed into place (atomic on one filesystem):
+an interrupted run leaves at most a ``*.tmp`` file, which no lookup ever reads, never a half-written entry.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
-
-from microexp.errors import DataNotFoundError
-
-# Bump when the computation behind an entry changes, so old entries stop matching.
-CACHE_VERSION = 1
-
-
-def cache_key(files: Iterable[str | Path], params: Mapping[str, object]) -> str:
-    """Hex digest of the files' bytes (in order) and the JSON of ``params``."""
-    digest = hashlib.sha256(f"microexp-preprocess-v{CACHE_VERSION}".encode())
-    for path in files:
-        try:
-            digest.update(Path(path).read_bytes())
-        except FileNotFoundError as error:
-            raise DataNotFoundError(f"frame {path} does not exist") from error
-    digest.update(json.dumps(params, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 class ArrayCache:

@@ -1,4 +1,5 @@
-"""The onset→apex path end to end, for one clip or many (cached, in worker processes).
+"""The onset→apex path end to end for one clip. Many clips, cached and in worker processes, are the
+input builders' job (:mod:`microexp.inputs`).
 
 frames → face + landmarks on the onset frame → one similarity transform → aligned crops →
 flow (onset→apex) → (u, v, strain) at ``size`` pixels.
@@ -6,19 +7,14 @@ flow (onset→apex) → (u, v, strain) at ``size`` pixels.
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from microexp.errors import ConfigError
 from microexp.preprocess.align import align_frames, alignment_matrix
-from microexp.preprocess.cache import ArrayCache, cache_key
 from microexp.preprocess.faces import BACKENDS, FALLBACKS, Face, best_face, get_detector
 from microexp.preprocess.flow import (
     PARAMS,
@@ -30,8 +26,6 @@ from microexp.preprocess.flow import (
 )
 from microexp.preprocess.spotting import ApexSpot, spot_apex
 from microexp.preprocess.video import clip_range, find_frame, frame_number, read_frames
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,61 +131,3 @@ def preprocess_clip(
         spot = ApexSpot(index=find_frame(paths, apex), method="annotation", scores=None)
     flow = compute_flow(aligned[0], aligned[spot.index], settings.method, settings.flow_params)
     return ClipResult(tuple(paths), aligned, face, matrix, spot, flow, flow_features(flow, settings.size))
-
-
-def _worker_init() -> None:
-    # one thread per process: the processes are the parallelism, and threads on top oversubscribe
-    import torch
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-
-
-def _cached_clip_flow(clip: Clip, settings: FlowSettings, cache_root: str | None) -> np.ndarray:
-    if cache_root is None:
-        return clip_flow(clip, settings)
-    cache = ArrayCache(cache_root)
-    onset, apex = clip.onset_apex_paths()
-    key = cache_key([onset, apex], settings.key_params())
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    features = pair_flow(onset, apex, settings)
-    cache.put(key, features)
-    return features
-
-
-def preprocess_clips(
-    clips: Sequence[Clip],
-    settings: FlowSettings = FlowSettings(),
-    cache_dir: str | Path | None = None,
-    workers: int = 1,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[np.ndarray]:
-    """(size, size, 3) float32 u, v, strain for every clip, in the clips' order.
-
-    With ``cache_dir`` each result is stored under a key of the onset and apex frames' bytes and
-    ``settings``; a second run reads it back. ``workers`` > 1 runs clips in that many processes.
-    ``progress(done, total)`` is called after each clip. The first failing clip raises its error.
-    """
-    if workers < 1:
-        raise ConfigError(f"workers must be at least 1, got {workers}")
-    root = None if cache_dir is None else str(cache_dir)
-    total = len(clips)
-    results: list[np.ndarray] = []
-    if workers == 1:
-        for done, clip in enumerate(clips, 1):
-            results.append(_cached_clip_flow(clip, settings, root))
-            if progress:
-                progress(done, total)
-        return results
-    # spawn, not fork: forking a process that already runs torch/OpenCV threads can deadlock
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-        futures = [pool.submit(_cached_clip_flow, clip, settings, root) for clip in clips]
-        for done, future in enumerate(futures, 1):
-            results.append(future.result())
-            if progress:
-                progress(done, total)
-    log.info("preprocessed %d clips with %d workers", total, workers)
-    return results

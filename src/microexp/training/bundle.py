@@ -2,8 +2,8 @@
 
 A bundle is a folder::
 
-    bundle.json         model name and options, class names, input spec, training-set mean/std,
-                        preprocessing parameters, dataset, training configuration, format version
+    bundle.json         model name and options, class names, the named inputs, training-set mean/std per
+                        input, the input settings, dataset, training configuration, format version
     weights.safetensors the torch state dict, or the arrays of a scikit-learn style model
 
 Loading reads tensors with safetensors and numbers with json: nothing in a bundle can run code, so a
@@ -27,18 +27,19 @@ from safetensors.torch import load_file as load_torch
 from safetensors.torch import save_file as save_torch
 
 from microexp.errors import ConfigError, DataNotFoundError
-from microexp.models.registry import InputSpec, create_model, get_model_info
+from microexp.inputs.spec import InputSettings, InputSpec
+from microexp.models.registry import create_model, get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.engine import TrainedModel, resolve_device
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: one input ("input_spec"); read and converted on load
 DESCRIPTION_FILE = "bundle.json"
 WEIGHTS_FILE = "weights.safetensors"
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded bundle: ``predict_proba`` takes raw inputs (0–255, as ``load_inputs`` makes them)."""
+    """A loaded bundle: ``predict_proba`` takes raw inputs by name (0-255, as the builders make them)."""
 
     trained: TrainedModel
     classes: tuple[str, ...]
@@ -47,22 +48,21 @@ class Bundle:
     train_config: Mapping[str, Any]
 
     @property
-    def input_spec(self) -> InputSpec:
-        return self.trained.input_spec
+    def inputs(self) -> Mapping[str, InputSpec]:
+        return self.trained.inputs
+
+    @property
+    def input_settings(self) -> InputSettings:
+        """The settings the training inputs were built with: a new clip's inputs are built the same way."""
+        return InputSettings.from_dict(self.preprocessing.get("inputs"))
 
     @property
     def model_name(self) -> str:
         return self.trained.name
 
-    def predict_proba(self, x_raw: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, len(classes)) for raw inputs shaped ``input_spec.shape(N)``."""
-        expected = self.input_spec.shape(len(x_raw))
-        if tuple(x_raw.shape) != expected:
-            raise ConfigError(
-                f"bundle model {self.model_name!r} takes {self.input_spec.describe()} inputs shaped "
-                f"{expected}, got {tuple(x_raw.shape)}; preprocess with {dict(self.preprocessing)}"
-            )
-        return self.trained.predict_proba(x_raw)
+    def predict_proba(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Class probabilities (N, len(classes)) for raw inputs shaped (N, *declared shape) by name."""
+        return self.trained.predict_proba(inputs)
 
 
 def save_bundle(
@@ -88,9 +88,7 @@ def save_bundle(
             str(folder / WEIGHTS_FILE),
         )
     else:
-        raise ConfigError(
-            f"model {trained.name!r} cannot be bundled: it has no state_arrays() to save without pickle"
-        )
+        raise ConfigError(f"model {trained.name!r} cannot be bundled: it has no state_arrays() to save without pickle")
     config = dataclasses.asdict(train_config) if isinstance(train_config, TrainConfig) else dict(train_config)
     description = {
         "format_version": FORMAT_VERSION,
@@ -98,10 +96,9 @@ def save_bundle(
         "model_options": dict(trained.options),
         "num_classes": trained.num_classes,
         "classes": list(classes),
-        "input_spec": dataclasses.asdict(trained.input_spec),
-        "in_chans": int(len(trained.mean)),
-        "mean": np.asarray(trained.mean, dtype=np.float64).tolist(),
-        "std": np.asarray(trained.std, dtype=np.float64).tolist(),
+        "inputs": {name: {"builder": spec.builder, "shape": list(spec.shape)} for name, spec in trained.inputs.items()},
+        "mean": {name: np.asarray(trained.mean[name], dtype=np.float64).tolist() for name in trained.inputs},
+        "std": {name: np.asarray(trained.std[name], dtype=np.float64).tolist() for name in trained.inputs},
         "dataset": dataset,
         "preprocessing": dict(preprocessing),
         "train_config": config,
@@ -119,31 +116,38 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> Bundle:
                 f"{folder} is not a model bundle: {name} is missing (make one with `microexp train`)"
             )
     description = json.loads((folder / DESCRIPTION_FILE).read_text())
+    if description.get("format_version") == 1:
+        description = _from_format_1(description)
     if description.get("format_version") != FORMAT_VERSION:
         raise ConfigError(
-            f"{folder}: bundle format {description.get('format_version')!r} is not supported; "
-            f"expected {FORMAT_VERSION}"
+            f"{folder}: bundle format {description.get('format_version')!r} is not supported; expected {FORMAT_VERSION}"
         )
     name = description["model"]
     info = get_model_info(name)
     options = description["model_options"]
     num_classes = description["num_classes"]
+    inputs = {key: InputSpec(value["builder"], tuple(value["shape"])) for key, value in description["inputs"].items()}
+    if inputs != dict(info.inputs):
+        raise ConfigError(
+            f"{folder}: the bundle's model {name!r} took inputs {description['inputs']}, but this version of "
+            f"microexp declares {info.describe_inputs()}; re-train it with `microexp train`"
+        )
     if info.backend == "sklearn":
-        model = info.factory(num_classes=num_classes, in_chans=description["in_chans"], **options)
+        model = create_model(name, num_classes=num_classes, **options)
         model = type(model).from_state_arrays(load_numpy(str(folder / WEIGHTS_FILE)))
         target = torch.device("cpu")
     else:
         target = resolve_device(device)
-        model = create_model(name, num_classes=num_classes, in_chans=description["in_chans"], **options)
+        model = create_model(name, num_classes=num_classes, **options)
         model.load_state_dict(load_torch(str(folder / WEIGHTS_FILE)))
         model.to(target).eval()
     trained = TrainedModel(
         name=name,
         num_classes=num_classes,
-        input_spec=InputSpec(**description["input_spec"]),
+        inputs=inputs,
         model=model,
-        mean=np.asarray(description["mean"]),
-        std=np.asarray(description["std"]),
+        mean={key: np.asarray(value) for key, value in description["mean"].items()},
+        std={key: np.asarray(value) for key, value in description["std"].items()},
         options=options,
         device=target,
         test_flip=info.backend == "torch" and bool(description["train_config"].get("test_flip", False)),
@@ -155,3 +159,39 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> Bundle:
         preprocessing=description["preprocessing"],
         train_config=description["train_config"],
     )
+
+
+def _from_format_1(description: dict[str, Any]) -> dict[str, Any]:
+    """A bundle of format 1 (one input of a modality, flow preprocessing keys) in format 2's terms."""
+    spec = description["input_spec"]
+    size, channels = spec["size"], spec["channels"]
+    if spec["modality"] == "apex+flow":
+        inputs = {"apex": [channels - 3, size, size], "flow": [3, size, size]}
+    elif spec["modality"] == "frames":
+        inputs = {"frames": [spec["frames"], channels, size, size]}
+    else:
+        inputs = {spec["modality"]: [channels, size, size]}
+    mean, std, start = {}, {}, 0
+    for name, shape in inputs.items():
+        count = shape[1] if len(shape) == 4 else shape[0]
+        mean[name], std[name] = description["mean"][start : start + count], description["std"][start : start + count]
+        start += count
+    old = description.get("preprocessing", {})
+    settings = {
+        "face_backend": old.get("face_backend"),
+        "crop_size": old.get("crop_size"),
+        "margin": old.get("margin"),
+        "flow_method": old.get("flow_method"),
+        "flow_params": old.get("flow_params"),
+        "flow_size": old.get("size"),
+        "norm": old.get("norm"),
+    }
+    preprocessing = {"inputs": {key: value for key, value in settings.items() if value is not None}}
+    return {
+        **description,
+        "format_version": 2,
+        "inputs": {name: {"builder": name, "shape": shape} for name, shape in inputs.items()},
+        "mean": mean,
+        "std": std,
+        "preprocessing": preprocessing,
+    }

@@ -55,31 +55,46 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(values) - set(valid))
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise ConfigError(f"unknown training option(s) {unknown}; valid options: {valid}")
+            raise ConfigError(f"unknown training option(s) {unknown}; valid options: {list(fields)}")
+        for name, value in values.items():
+            _check_type(name, value, fields[name].type)
         return cls(**values)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return TrainConfig.from_dict({**dataclasses.asdict(self), **changes})
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """Parse ``key=value`` strings (from the CLI) into typed values via YAML scalars."""
+def _check_type(name: str, value: Any, declared: str) -> None:
+    """Raise unless ``value`` fits the field's declared type (``int``, ``float``, ``bool``, ``str``,
+    ``int | None``): ``epochs=abc`` or ``class_weighting=maybe`` must not reach the training loop."""
+    allowed = [part.strip() for part in str(declared).split("|")]
+    if value is None and "None" in allowed:
+        return
+    fits = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }
+    if not any(fits.get(kind, False) for kind in allowed):
+        raise ConfigError(f"training option {name}={value!r}: expected {' or '.join(allowed)}")
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as YAML (``10``, ``1e-3``, ``true``, ``[0, 1]``, ``adam``)."""
     import yaml
 
-    parsed = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"expected key=value, got {pair!r}")
-        value = yaml.safe_load(value)
-        if isinstance(value, str):
-            # YAML 1.1 reads "2e-3" (no dot) as text; a number is what anyone typing it means.
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        parsed[key.strip()] = value
-    return parsed
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raise ConfigError(f"cannot read the value {text!r}; write it as YAML (10, 0.5, true, adam, [0, 1])") from None
+    if isinstance(value, str):
+        # YAML 1.1 reads "2e-3" (no dot) as text; a number is what anyone typing it means.
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    return value

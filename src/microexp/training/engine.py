@@ -1,8 +1,13 @@
-"""Fit a registered model on one training set and predict class probabilities.
+"""Fit a registered model on one training set of samples and predict class probabilities.
 
 Everything a model learns from (normalisation statistics, class weights, an optional validation
-split for early stopping) comes from the training rows it is given: the caller passes test rows
+split for early stopping) comes from the training samples it is given: the caller passes test samples
 only to ``predict_proba``. Same seed, same data, same machine: same predictions.
+
+Samples come from a :class:`~microexp.inputs.dataset.SampleDataset`. A training set that fits in
+``PRELOAD_BYTES`` is read once into memory (a fold of the composite is 4 MB); a larger one is streamed
+from the input cache batch by batch, so memory stays flat however long the clips. Both give the same
+numbers; the standardisation statistics of a streamed set are summed in float64 instead.
 """
 
 from __future__ import annotations
@@ -17,9 +22,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from microexp.data.protocols import SubjectValidationSplit
+from microexp.data.splitters import SubjectValidationSplit
 from microexp.errors import ConfigError
-from microexp.models.registry import InputSpec, create_model, get_model_info
+from microexp.inputs.dataset import SampleDataset
+from microexp.inputs.registry import builder_kind
+from microexp.inputs.spec import InputSpec
+from microexp.inputs.transforms import apply_affine, draw_affine, mirror_where
+from microexp.models.registry import create_model, get_model_info
 from microexp.training.config import TrainConfig
 from microexp.training.seeding import seed_everything
 
@@ -30,32 +39,24 @@ EpochCallback = Callable[[int, int, float], None]  # (epoch, epochs, mean traini
 EpochInspector = Callable[[int, "TrainedModel"], None]
 
 
+# A training set up to this size is held in memory for the whole training; a larger one is streamed.
+PRELOAD_BYTES = 256 * 2**20
+Inputs = dict[str, np.ndarray]
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
 
 
-def mirror_flow(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
-    """Left-right mirror of raw (0–255, per-image min-max) inputs. Mirroring a flow field negates its
-    horizontal component u, which for min-max scaled u is exactly ``255 - u``; v and strain keep."""
-    mirrored = x.flip(-1)
-    if spec.modality in ("flow", "apex+flow"):
-        u = spec.channels - 3 if spec.modality == "apex+flow" else 0
-        mirrored[:, u] = 255.0 - mirrored[:, u]
-    return mirrored
+def _axes(ndim: int) -> tuple[int, ...]:
+    """The axes a batch of one input is averaged over for per-channel statistics."""
+    return {2: (0,), 4: (0, 2, 3), 5: (0, 1, 3, 4)}[ndim]
 
 
-def random_affine(x: torch.Tensor, *, shift: float, degrees: float, generator: torch.Generator) -> torch.Tensor:
-    """Each image of the batch (B, C, H, W) moved by up to ``shift`` of its side and turned by up to
-    ``degrees``, drawn independently; pixels from outside repeat the border."""
-    batch = len(x)
-    angle = (torch.rand(batch, generator=generator) * 2 - 1) * np.deg2rad(degrees)
-    offset = (torch.rand(batch, 2, generator=generator) * 2 - 1) * 2 * shift  # grid coordinates span 2
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1).to(x)
-    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
-    return nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
+def _view(ndim: int) -> tuple[int, ...]:
+    return {2: (1, -1), 4: (1, -1, 1, 1), 5: (1, 1, -1, 1, 1)}[ndim]
 
 
 @dataclass
@@ -64,94 +65,191 @@ class TrainedModel:
 
     name: str
     num_classes: int
-    input_spec: InputSpec
-    model: Any  # nn.Module (backend torch) or a scikit-learn style classifier
-    mean: np.ndarray  # per input channel, from the training rows only
-    std: np.ndarray
+    inputs: Mapping[str, InputSpec]
+    model: Any  # a microexp.models.layers.Classifier (backend torch) or a scikit-learn style classifier
+    mean: Mapping[str, np.ndarray]  # per input, per channel (per feature for a vector), training rows only
+    std: Mapping[str, np.ndarray]
     options: Mapping[str, Any]
     device: torch.device = torch.device("cpu")
     test_flip: bool = False  # average over each input and its mirror image (torch models)
 
-    def _standardise(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(x, dtype=torch.float32)
-        shape = (1, -1, 1, 1) if x.dim() == 4 else (1, 1, -1, 1, 1)
-        mean = torch.as_tensor(self.mean, dtype=torch.float32).view(shape).to(x.device)
-        std = torch.as_tensor(self.std, dtype=torch.float32).view(shape).to(x.device)
-        return (x - mean) / std
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {name: builder_kind(spec) for name, spec in self.inputs.items()}
+
+    def standardise(self, inputs: Mapping[str, np.ndarray | torch.Tensor]) -> list[torch.Tensor]:
+        """The inputs in declared order, standardised, on the model's device."""
+        out = []
+        for name in self.inputs:
+            x = torch.as_tensor(inputs[name], dtype=torch.float32)
+            shape = _view(x.dim())
+            mean = torch.as_tensor(self.mean[name], dtype=torch.float32).view(shape).to(x.device)
+            std = torch.as_tensor(self.std[name], dtype=torch.float32).view(shape).to(x.device)
+            out.append(((x - mean) / std).to(self.device))
+        return out
+
+    def check_inputs(self, inputs: Mapping[str, np.ndarray]) -> int:
+        """The batch size; raises when an input is missing or shaped otherwise than declared."""
+        sizes = set()
+        for name, spec in self.inputs.items():
+            if name not in inputs:
+                raise ConfigError(f"model {self.name!r} takes inputs {list(self.inputs)}; {name!r} is missing")
+            shape = tuple(np.shape(inputs[name]))
+            if shape[1:] != spec.shape:
+                raise ConfigError(
+                    f"model {self.name!r} takes {name} shaped (N, {', '.join(map(str, spec.shape))}), got {shape}"
+                )
+            sizes.add(shape[0])
+        if len(sizes) != 1:
+            raise ConfigError(f"model {self.name!r}: its inputs hold different numbers of samples {sorted(sizes)}")
+        return sizes.pop()
 
     @torch.no_grad()
-    def predict_proba(self, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    def predict_proba(self, inputs: Mapping[str, np.ndarray], batch_size: int = 256) -> np.ndarray:
+        """(N, num_classes) class probabilities for raw inputs (0-255, as the builders make them)."""
+        count = self.check_inputs(inputs)
         if not isinstance(self.model, nn.Module):
-            proba = self.model.predict_proba(x)
-            full = np.zeros((len(x), self.num_classes))
+            proba = self.model.predict_proba(flat_features(inputs, self.inputs))
+            full = np.zeros((count, self.num_classes))
             full[:, self.model.classes_] = proba  # a class missing from training keeps probability 0
             return full
         self.model.eval()
         outputs = []
-        for start in range(0, len(x), batch_size):
-            raw = torch.as_tensor(x[start : start + batch_size], dtype=torch.float32)
-            proba = torch.softmax(self.model(self._standardise(raw).to(self.device)), dim=1)
+        for start in range(0, count, batch_size):
+            raw = {name: torch.as_tensor(inputs[name][start : start + batch_size]) for name in self.inputs}
+            proba = torch.softmax(self.model(*self.standardise(raw)), dim=1)
             if self.test_flip:
-                mirrored = self._standardise(mirror_flow(raw, self.input_spec)).to(self.device)
-                proba = (proba + torch.softmax(self.model(mirrored), dim=1)) / 2
+                every = torch.ones(len(next(iter(raw.values()))), dtype=torch.bool)
+                mirrored = self.standardise(mirror_where(raw, self.kinds, every))
+                proba = (proba + torch.softmax(self.model(*mirrored), dim=1)) / 2
             outputs.append(proba.cpu())
         return torch.cat(outputs).double().numpy()
 
 
+def flat_features(inputs: Mapping[str, np.ndarray], specs: Mapping[str, InputSpec]) -> np.ndarray:
+    """What a scikit-learn model reads: the one input as it is, or every input flattened side by side."""
+    if len(specs) == 1:
+        return np.asarray(inputs[next(iter(specs))])
+    return np.concatenate([np.asarray(inputs[name]).reshape(len(inputs[name]), -1) for name in specs], axis=1)
+
+
 def channel_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    axes = (0, 2, 3) if x.ndim == 4 else (0, 1, 3, 4)
-    mean = x.mean(axis=axes)
-    std = x.std(axis=axes)
+    mean = x.mean(axis=_axes(x.ndim))
+    std = x.std(axis=_axes(x.ndim))
     return mean, np.where(std > 1e-6, std, 1.0)
+
+
+def streamed_statistics(dataset: SampleDataset, name: str, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std of one input over a dataset too large to hold, in float64 sums."""
+    total = total_sq = None
+    count = 0
+    for start in range(0, len(dataset), chunk):
+        x = dataset.arrays(range(start, min(start + chunk, len(dataset))))[name].astype(np.float64)
+        axes = _axes(x.ndim)
+        part, part_sq = x.sum(axis=axes), (x * x).sum(axis=axes)
+        total = part if total is None else total + part
+        total_sq = part_sq if total_sq is None else total_sq + part_sq
+        count += x.size // part.size
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean * mean, 0.0))
+    return mean.astype(np.float32), np.where(std > 1e-6, std, 1.0).astype(np.float32)
+
+
+class _Batches:
+    """The training samples' inputs, in memory or read from the cache for each batch."""
+
+    def __init__(self, dataset: SampleDataset, extra: SampleDataset | None, device: torch.device) -> None:
+        self.parts = [dataset] + ([extra] if extra is not None else [])
+        self.offset = len(dataset)
+        self.device = device
+        size = sum(part.nbytes() for part in self.parts)
+        self.memory = None
+        if size <= PRELOAD_BYTES:
+            arrays = [part.arrays() for part in self.parts]
+            self.memory = {
+                name: torch.as_tensor(np.concatenate([a[name] for a in arrays]), dtype=torch.float32).to(device)
+                for name in dataset.specs
+            }
+
+    def take(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.memory is not None:
+            return {name: x[rows] for name, x in self.memory.items()}
+        rows = rows.cpu().numpy()
+        first = rows[rows < self.offset]
+        chunks = [self.parts[0].arrays(first)]
+        if len(self.parts) > 1:
+            chunks.append(self.parts[1].arrays(rows[rows >= self.offset] - self.offset))
+        order = np.argsort(np.concatenate([np.flatnonzero(rows < self.offset), np.flatnonzero(rows >= self.offset)]))
+        return {
+            name: torch.as_tensor(np.concatenate([c[name] for c in chunks])[order], dtype=torch.float32).to(self.device)
+            for name in self.parts[0].specs
+        }
 
 
 def train_model(
     name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
+    train: SampleDataset,
     *,
     num_classes: int,
     seed: int,
     config: TrainConfig | None = None,
     model_options: Mapping[str, Any] | None = None,
     on_epoch: EpochCallback | None = None,
-    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    validation: SampleDataset | None = None,
     inspect_epoch: EpochInspector | None = None,
+    initial: TrainedModel | None = None,
 ) -> TrainedModel:
-    """Train ``name`` on (x, y); ``groups`` are the subjects of the rows (for inner validation).
-    ``validation``: a fixed (x, y) validation set for early stopping (a database's official one) instead
-    of validation subjects drawn from the training rows; never fitted on, unused without early stopping.
+    """Train ``name`` on the samples of ``train``; their subjects make the inner validation split.
+    ``validation``: a fixed validation set for early stopping (a database's official one) instead of
+    validation subjects drawn from the training samples; never fitted on, unused without early stopping.
     ``inspect_epoch`` sees the model after every epoch (torch models); it may predict but must not train,
-    and the training is the same with or without it (prediction draws no random numbers)."""
+    and the training is the same with or without it (prediction draws no random numbers).
+    ``initial``: a model of the same name and classes (an earlier training stage) whose weights this
+    training starts from; the standardisation statistics are this training set's own."""
     info = get_model_info(name)
     config = config or TrainConfig.from_dict(dict(info.training))
     options = dict(model_options or {})
+    if set(train.specs) != set(info.inputs):
+        raise ConfigError(f"model {name!r} takes inputs {list(info.inputs)}; the samples hold {list(train.specs)}")
+    y = train.labels.copy()  # a copy: the table hands out its labels read-only
+    groups = train.subjects
     generator = seed_everything(seed)
-    mean, std = channel_statistics(x)
+    if info.backend == "sklearn" or train.nbytes() <= PRELOAD_BYTES:
+        arrays = train.arrays()
+        statistics = {key: channel_statistics(arrays[key]) for key in info.inputs}
+    else:
+        statistics = {key: streamed_statistics(train, key) for key in info.inputs}
+    mean = {key: value[0] for key, value in statistics.items()}
+    std = {key: value[1] for key, value in statistics.items()}
     if info.backend == "sklearn":
         model = create_model(name, num_classes=num_classes, **options)
-        model.fit(x, y, groups=groups)
-        return TrainedModel(name, num_classes, info.input_spec, model, mean, std, options)
+        model.fit(flat_features(arrays, info.inputs), y, groups=groups)
+        return TrainedModel(name, num_classes, info.inputs, model, mean, std, options)
 
-    modality = info.input_spec.modality
-    if (config.augment_rotate and modality != "apex") or (config.augment_shift and modality == "frames"):
+    kinds = {key: builder_kind(spec) for key, spec in info.inputs.items()}
+    if config.augment_rotate and set(kinds.values()) != {"image"}:
         raise ConfigError(
-            f"{name} takes {info.input_spec.describe()}: augment_rotate is for apex images only (flow "
-            "vectors would need turning too) and augment_shift for single images; use augment_flip"
+            f"{name} takes {info.describe_inputs()}: augment_rotate is for face images only (flow vectors "
+            "would need turning too); use augment_flip or augment_shift"
         )
     device = resolve_device(config.device)
-    model = create_model(name, num_classes=num_classes, in_chans=x.shape[-3], **options).to(device)
-    trained = TrainedModel(name, num_classes, info.input_spec, model, mean, std, options, device, config.test_flip)
-    x_all = torch.as_tensor(x, dtype=torch.float32)
-    y_all = torch.tensor(y, dtype=torch.long)  # a copy: the table hands out its labels read-only
-    fit_rows, val_rows = np.arange(len(x)), np.array([], dtype=np.int64)
+    model = create_model(name, num_classes=num_classes, **options)
+    if initial is not None:
+        model.load_state_dict(initial.model.state_dict())
+    model = model.to(device)
+    trained = TrainedModel(name, num_classes, info.inputs, model, mean, std, options, device, config.test_flip)
+    fit_rows, val_rows = np.arange(len(train)), np.array([], dtype=np.int64)
+    labels = torch.as_tensor(y, dtype=torch.long)
+    extra = None
     if config.early_stopping_patience is not None and validation is not None:
-        x_all = torch.cat([x_all, torch.as_tensor(validation[0], dtype=torch.float32)])
-        y_all = torch.cat([y_all, torch.as_tensor(validation[1], dtype=torch.long)])
-        val_rows = np.arange(len(x), len(x_all))
+        extra = validation
+        labels = torch.cat([labels, torch.as_tensor(validation.labels.copy(), dtype=torch.long)])
+        val_rows = np.arange(len(train), len(train) + len(validation))
     elif config.early_stopping_patience is not None:
         fit_rows, val_rows = SubjectValidationSplit(config.val_fraction, seed).split(groups)
+    batches = _Batches(train, extra, device)
+    domain_codes = {d: i for i, d in enumerate(sorted(set(train.domains)))}
+    domains = torch.as_tensor([domain_codes[d] for d in train.domains], dtype=torch.long)
 
     weight = None
     if config.class_weighting:
@@ -164,7 +262,8 @@ def train_model(
     scheduler = (
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs) if config.cosine_schedule else None
     )
-    x_fit, y_fit = x_all[fit_rows].to(device), y_all[fit_rows].to(device)
+    fit_index = torch.as_tensor(fit_rows, dtype=torch.long)
+    labels = labels.to(device)
     best_loss, best_state, stale = float("inf"), None, 0
     for epoch in range(config.epochs):
         model.train()
@@ -174,22 +273,18 @@ def train_model(
             index = order[start : start + config.batch_size]
             if len(index) < 2 and len(order) > 1:
                 continue  # a batch of one breaks batch norm and teaches nothing
-            batch_x, batch_y = x_fit[index], y_fit[index]
+            rows = fit_index.to(device)[index]
+            batch = batches.take(rows)
             if config.augment_flip:
                 flip = torch.rand(len(index), generator=generator).to(device) < 0.5
-                batch_x = torch.where(
-                    flip.view(-1, *[1] * (batch_x.dim() - 1)), mirror_flow(batch_x, info.input_spec), batch_x
-                )
+                batch = mirror_where(batch, kinds, flip)
             if config.augment_shift or config.augment_rotate:
-                batch_x = random_affine(
-                    batch_x, shift=config.augment_shift, degrees=config.augment_rotate, generator=generator
+                theta = draw_affine(
+                    len(index), shift=config.augment_shift, degrees=config.augment_rotate, generator=generator
                 )
-            batch_x = trained._standardise(batch_x)
-            loss = (
-                model.training_loss(batch_x, batch_y, criterion)
-                if hasattr(model, "training_loss")
-                else criterion(model(batch_x), batch_y)
-            )
+                batch = {key: apply_affine(x, theta) for key, x in batch.items()}
+            batch_domain = domains[rows.cpu()].to(device)  # training rows all come from ``train``
+            loss = model.training_loss(trained.standardise(batch), labels[rows], criterion, domain=batch_domain)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -202,7 +297,7 @@ def train_model(
         if inspect_epoch is not None:
             inspect_epoch(epoch + 1, trained)
         if len(val_rows):
-            val_loss = _validation_loss(trained, x_all[val_rows], y_all[val_rows], criterion)
+            val_loss = _validation_loss(trained, batches, torch.as_tensor(val_rows), labels, criterion)
             if val_loss < best_loss - 1e-4:
                 best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
             else:
@@ -217,10 +312,12 @@ def train_model(
 
 
 @torch.no_grad()
-def _validation_loss(trained: TrainedModel, x: torch.Tensor, y: torch.Tensor, criterion: nn.Module) -> float:
+def _validation_loss(
+    trained: TrainedModel, batches: _Batches, rows: torch.Tensor, labels: torch.Tensor, criterion: nn.Module
+) -> float:
     trained.model.eval()
-    logits = trained.model(trained._standardise(x.to(trained.device)))
-    return float(criterion(logits, y.to(trained.device)))
+    logits = trained.model(*trained.standardise(batches.take(rows.to(labels.device))))
+    return float(criterion(logits, labels[rows.to(labels.device)]))
 
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:

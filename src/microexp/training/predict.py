@@ -1,8 +1,7 @@
 """A trained model bundle applied to a new clip: a video file or a folder of frames.
 
-The clip goes through the same steps its training database went through (face and landmarks on the onset
-frame, one similarity alignment, onset→apex flow, (u, v, strain) at the model's size, the same 0–255
-normalisation), with the settings the bundle recorded, then the bundle's model gives class probabilities.
+The clip's inputs are made by the same builders, with the same settings, as the bundle's training inputs
+(:mod:`microexp.inputs`), from the frames in memory; then the bundle's model gives class probabilities.
 The apex is given, or spotted as the frame that moved most from the onset.
 """
 
@@ -17,26 +16,25 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from microexp.data.schema import SampleTable, build_table
 from microexp.errors import ConfigError, DataError, NoFaceError
-from microexp.preprocess.align import align_frames, alignment_matrix
-from microexp.preprocess.faces import best_face, get_detector
-from microexp.preprocess.flow import PARAMS, compute_flow, flow_features, normalise
-from microexp.preprocess.pipeline import FlowSettings
-from microexp.preprocess.spotting import spot_apex
+from microexp.inputs.build import build_inputs, input_column, read_info
+from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.preprocess.video import frame_number, list_frames, read_frames, read_video
-from microexp.training.inputs import resize_image
 
 
 class Predictor(Protocol):
     """What prediction needs from a loaded bundle."""
 
     classes: tuple[str, ...]
-    preprocessing: Mapping[str, Any]
 
     @property
-    def input_spec(self): ...
+    def inputs(self) -> Mapping[str, InputSpec]: ...
 
-    def predict_proba(self, x_raw: np.ndarray) -> np.ndarray: ...
+    @property
+    def input_settings(self) -> InputSettings: ...
+
+    def predict_proba(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -54,35 +52,6 @@ class ClipPrediction:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def preprocessing_record(settings: FlowSettings, norm: str) -> dict[str, Any]:
-    """The bundle's record of how its inputs were made, enough to make them again for a new clip."""
-    return {
-        "face_backend": settings.backend,
-        "crop_size": settings.crop_size,
-        "margin": settings.margin,
-        "flow_method": settings.method,
-        "flow_params": dataclasses.asdict(settings.flow_params),
-        "size": settings.size,
-        "norm": norm,
-    }
-
-
-def settings_from(preprocessing: Mapping[str, Any]) -> tuple[FlowSettings, str]:
-    """FlowSettings and normalisation from a bundle's record; a key it lacks keeps the default that
-    database-wide preprocessing (``attach_flows``) uses."""
-    method = preprocessing.get("flow_method", FlowSettings.method)
-    params = preprocessing.get("flow_params")
-    settings = FlowSettings(
-        backend=preprocessing.get("face_backend", FlowSettings.backend),
-        crop_size=int(preprocessing.get("crop_size", FlowSettings.crop_size)),
-        margin=float(preprocessing.get("margin", FlowSettings.margin)),
-        method=method,
-        flow_params=None if params is None else PARAMS[method](**params),
-        size=int(preprocessing.get("size", FlowSettings.size)),
-    )
-    return settings, preprocessing.get("norm", "minmax")
 
 
 def read_clip(source: str | Path) -> tuple[np.ndarray, list[int]]:
@@ -104,6 +73,25 @@ def _position(numbers: Sequence[int], number: int, what: str, source: str) -> in
     return list(numbers).index(number)
 
 
+def _clip_table(frames: np.ndarray, numbers: Sequence[int], source: str, onset: int, apex: int | None) -> SampleTable:
+    """A one-row sample table holding the clip's frames in memory, as the input builders read clips."""
+    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]) if frames.ndim == 4 else frames
+    row = {
+        "dataset": "clip",
+        "subject": "clip",
+        "clip_id": source,
+        "clip": source,
+        "label": 0,
+        "onset": onset,
+        "apex": apex,
+        "frames": (),
+        # the same luminance weights as reading a database's frames in grey (cv2.IMREAD_GRAYSCALE)
+        "frame_images": grey,
+        "frame_numbers": tuple(int(n) for n in numbers),
+    }
+    return build_table("clip", ("unknown",), [row])
+
+
 def predict_clip(
     bundle: Predictor,
     frames: np.ndarray,
@@ -113,49 +101,53 @@ def predict_clip(
     onset: int | None = None,
     apex: int | None = None,
     spot: bool = False,
+    cache_dir: str | Path | None = None,
 ) -> ClipPrediction:
-    """Class probabilities of one clip. Give ``onset`` and ``apex``, or ``spot`` (the onset defaults to the
-    first frame, and the apex is the frame after it that moved most from it)."""
-    spec = bundle.input_spec
-    if spec.modality != "flow":
-        raise ConfigError(
-            f"predict works with flow models; this bundle's model takes {spec.describe()} inputs"
-        )
+    """Class probabilities of one clip, its inputs built as the bundle's training inputs were (the same
+    builders and settings). Give ``onset`` and ``apex``, or ``spot`` (the onset defaults to the first frame,
+    and the apex is the frame after it that moved most from it)."""
     if spot == (apex is not None):
         raise ConfigError("give --onset and --apex, or --spot (with an optional --onset) to find the apex")
     if not spot and onset is None:
         raise ConfigError("--apex needs --onset: the flow goes from the onset frame to the apex frame")
-    settings, norm = settings_from(bundle.preprocessing)
     first = 0 if onset is None else _position(numbers, onset, "onset", source)
-    # the same luminance weights as reading a database's frames in grey (cv2.IMREAD_GRAYSCALE)
-    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]) if frames.ndim == 4 else frames
+    last = None if spot else _position(numbers, apex, "apex", source)
+    if spot and first == len(frames) - 1:
+        raise DataError(f"{source}: the onset is the last frame; spotting needs frames after it")
+    if last is not None and last < first:
+        raise DataError(f"{source}: apex {apex} comes before onset {onset}")
+    settings = bundle.input_settings
+    apex_method = "given"
     try:
-        face = best_face(grey[first], get_detector(settings.backend), f"{source} frame {numbers[first]}")
+        if spot:
+            # the frame that moved most from the onset, as the flow builder spots it for SMIC
+            flow_spec = {"flow": InputSpec("flow", (3, settings.flow_size, settings.flow_size))}
+            table = build_inputs(
+                _clip_table(frames, numbers, source, numbers[first], None), flow_spec, settings, cache_dir=cache_dir
+            )
+            info = read_info(table.samples[input_column("flow")].iloc[0])
+            last, apex_method = list(numbers).index(info["apex"]), info["apex_method"]
+        table = build_inputs(
+            _clip_table(frames, numbers, source, numbers[first], numbers[last]),
+            bundle.inputs,
+            settings,
+            cache_dir=cache_dir,
+        )
     except NoFaceError:
         raise NoFaceError(
-            f"{source}: the {settings.backend} face detector found no face on the onset frame "
+            f"{source}: the {settings.face_backend} face detector found no face on the onset frame "
             f"({numbers[first]}); predict needs a clip of one visible, roughly frontal face"
         ) from None
-    matrix = alignment_matrix(face, settings.crop_size, settings.margin)
-    if spot:
-        if first == len(frames) - 1:
-            raise DataError(f"{source}: the onset is the last frame; spotting needs frames after it")
-        aligned = align_frames(grey[first:], matrix, settings.crop_size)
-        found = spot_apex(aligned, method="flow")
-        last, apex_method, apex_frame = first + found.index, found.method, aligned[found.index]
-    else:
-        last = _position(numbers, apex, "apex", source)
-        if last < first:
-            raise DataError(f"{source}: apex {apex} comes before onset {onset}")
-        aligned = align_frames(grey[[first, last]], matrix, settings.crop_size)
-        apex_method, apex_frame = "given", aligned[1]
-    flow = compute_flow(aligned[0], apex_frame, settings.method, settings.flow_params)
-    image = normalise(flow_features(flow, settings.size), norm)  # as attach_flows writes it
-    x = resize_image(image, spec.size)[..., : spec.channels].transpose(2, 0, 1)[None].astype(np.float32)
-    probabilities = bundle.predict_proba(x)[0]
+    paths = {name: table.samples[input_column(name)].iloc[0] for name in bundle.inputs}
+    facts = {}
+    for path in paths.values():
+        facts.update(read_info(path))
+    probabilities = bundle.predict_proba({name: np.load(path)[None] for name, path in paths.items()})[0]
     return ClipPrediction(
         source=source,
-        face_box=tuple(float(v) for v in face.box),
+        face_box=tuple(
+            float(v) for v in facts.get("face_box", (0.0, 0.0, float(frames.shape[2]), float(frames.shape[1])))
+        ),
         onset=int(numbers[first]),
         apex=int(numbers[last]),
         apex_method=apex_method,

@@ -20,27 +20,31 @@ from matplotlib.figure import Figure  # not pyplot: files only, no display backe
 from PIL import Image
 
 from microexp.errors import ConfigError, DataNotFoundError
+from microexp.inputs.registry import builder_kind
+from microexp.models.registry import get_model_info
 from microexp.training.engine import TrainedModel
 from microexp.viz.saliency import gradient_saliency
 
 logger = logging.getLogger(__name__)
 
 
-def class_maps(trained: TrainedModel, x_raw: np.ndarray) -> np.ndarray:
-    """Maps (K, H, W) in [0, 1] at the input's size for one raw input (C, H, W): the model's own
-    per-class attention when it has ``class_attention``, else gradient saliency per class."""
+def class_maps(trained: TrainedModel, inputs: dict[str, np.ndarray], image: str) -> np.ndarray:
+    """Maps (K, H, W) in [0, 1] at the size of input ``image`` for one sample's raw inputs (each without a
+    batch axis): the model's own per-class attention when it has ``class_attention``, else gradient
+    saliency per class of that input."""
     if not isinstance(trained.model, torch.nn.Module):
-        raise ConfigError(
-            f"model {trained.name!r} is not a torch model; it has no attention or gradients to draw"
-        )
+        raise ConfigError(f"model {trained.name!r} is not a torch model; it has no attention or gradients to draw")
     model = trained.model.eval()
-    x = trained._standardise(x_raw[None]).to(trained.device)
-    size = x_raw.shape[-2:]
+    standardised = trained.standardise({name: x[None] for name, x in inputs.items()})
+    size = inputs[image].shape[-2:]
     if hasattr(model, "class_attention"):
         with torch.no_grad():
-            maps = F.interpolate(model.class_attention(x), size=size, mode="bilinear", align_corners=False)[0]
+            maps = F.interpolate(model.class_attention(*standardised), size=size, mode="bilinear", align_corners=False)[
+                0
+            ]
         return maps.clamp(0, 1).cpu().numpy()
-    return np.stack([gradient_saliency(model, x[0], k) for k in range(trained.num_classes)])
+    position = list(trained.inputs).index(image)
+    return np.stack([gradient_saliency(model, standardised, k, position) for k in range(trained.num_classes)])
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,7 @@ def draw_explanation(explanation: Explanation) -> Figure:
         for k, class_name in enumerate(explanation.classes):
             axis = axes[row, k + 1]
             axis.imshow(picture, interpolation="nearest")
-            axis.imshow(
-                _resize_map(explanation.maps[k], picture.shape[:2]), cmap="jet", alpha=0.45, vmin=0, vmax=1
-            )
+            axis.imshow(_resize_map(explanation.maps[k], picture.shape[:2]), cmap="jet", alpha=0.45, vmin=0, vmax=1)
             if row == 0:
                 mark = " (true)" if k == explanation.label else ""
                 axis.set_title(f"{class_name}{mark}\np = {explanation.proba[k]:.2f}", fontsize=9)
@@ -96,80 +98,76 @@ def draw_explanation(explanation: Explanation) -> Figure:
     return figure
 
 
-def explain_run(run_dir: str | Path, clip_id: str, seed: int | None = None) -> Explanation:
+def explain_run(
+    run_dir: str | Path, clip_id: str, seed: int | None = None, cache_dir: str | Path | None = None
+) -> Explanation:
     """Re-train the fold of run ``run_dir`` (a ``microexp evaluate`` folder) that held ``clip_id`` out,
-    with the run's model, options, training configuration and ``seed`` (default: the run's first),
-    and compute its per-class maps for that clip."""
-    from microexp.data.protocols import LeaveOneSubjectOut
+    with the run's spec (tables, model, options, training, input settings, splitter) and ``seed``
+    (default: the run's first), and compute its per-class maps for that clip."""
     from microexp.evaluation.runner import Task, train_task
-    from microexp.models.registry import get_model_info
-    from microexp.training.config import TrainConfig
-    from microexp.training.inputs import load_inputs
+    from microexp.evaluation.study import RunSpec, load_study_table
+    from microexp.inputs.build import build_inputs
+    from microexp.inputs.dataset import SampleDataset
 
     run = Path(run_dir)
     config_path = run / "config.json"
     if not config_path.is_file():
         raise DataNotFoundError(
-            f"{run} is not an evaluation run: {config_path.name} is missing "
-            "(make one with `microexp evaluate`)"
+            f"{run} is not an evaluation run: {config_path.name} is missing (make one with `microexp evaluate`)"
         )
-    config = json.loads(config_path.read_text())
-    seeds = config["seeds"]
-    seed = seeds[0] if seed is None else seed
-    if seed not in seeds:
-        raise ConfigError(f"run {run} used seeds {seeds}; --seed {seed} is not one of them")
-    from microexp.data.registry import load_table
-
-    table = load_table(config["dataset"], config["data_dir"], config.get("protocol"))
+    spec = RunSpec.from_record(json.loads(config_path.read_text()))
+    seed = spec.seeds[0] if seed is None else seed
+    if seed not in spec.seeds:
+        raise ConfigError(f"run {run} used seeds {list(spec.seeds)}; --seed {seed} is not one of them")
+    table = load_study_table(spec)
     samples = table.samples
     rows = np.flatnonzero(samples["clip_id"].to_numpy() == clip_id)
     if len(rows) != 1:
         examples = ", ".join(samples["clip_id"].head(3))
         raise ConfigError(f"clip {clip_id!r} is not in {table.name} (clip ids look like {examples})")
     row = int(rows[0])
-    fold = next(f for f in LeaveOneSubjectOut().split(table) if row in f.test)
-    info = get_model_info(config["model"])
+    fold = next((f for f in spec.splitter_instance(table).split(table) if row in f.test), None)
+    if fold is None:
+        raise ConfigError(f"clip {clip_id!r} is in no test fold of run {run} (a training-only table?)")
+    info = get_model_info(spec.model)
+    images = [name for name, spec_ in info.inputs.items() if len(spec_.shape) == 3]
+    flows = [name for name in images if builder_kind(info.inputs[name]) == "flow"]
+    if not flows:
+        raise ConfigError(f"model {spec.model!r} reads {info.describe_inputs()}; explain draws flow-input models")
     task = Task(
-        config["model"],
-        seed,
-        fold,
-        TrainConfig.from_dict(config["train_config"]),
-        config.get("model_options") or {},
+        spec.model, seed, fold, spec.train, spec.model_options, tuple(spec.stage_configs()) if spec.stages else ()
     )
-    x = load_inputs(table, info.input_spec)
-    logger.info("re-training %s (fold %s, seed %d) to explain %s", config["model"], fold.name, seed, clip_id)
+    built = build_inputs(table, info.inputs, spec.inputs, cache_dir=cache_dir)
+    logger.info("re-training %s (fold %s, seed %d) to explain %s", spec.model, fold.name, seed, clip_id)
     # One thread, as in the evaluation runner's worker processes: the thread count changes the order
     # of floating point sums, and so the re-trained weights, slightly.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        trained = train_task(task, table, x)
+        trained = train_task(task, built)
     finally:
         torch.set_num_threads(threads)
-    proba = trained.predict_proba(x[row : row + 1])[0]
+    sample = SampleDataset(built, info.inputs, [row])[0]["inputs"]
+    proba = trained.predict_proba({name: x[None] for name, x in sample.items()})[0]
     _compare_with_run(run, clip_id, seed, proba, table.classes)
-    flow_channels = {"flow": info.input_spec.channels, "apex+flow": 3, "apex": 0}.get(
-        info.input_spec.modality, 0
-    )
-    if flow_channels == 0:
-        raise ConfigError(
-            f"model {config['model']!r} reads {info.input_spec.describe()}; explain draws flow-input models"
-        )
+    flow = flows[0]
     face = _apex_face(samples.iloc[row])
+    if face is None and "apex" in sample:
+        face = np.repeat(np.clip(sample["apex"][0], 0, 255).astype(np.uint8)[..., None], 3, axis=2)
     label = int(samples["label"].iloc[row])
     predicted = table.classes[int(np.argmax(proba))]
     title = (
         f"{clip_id}  true: {table.classes[label]}  predicted: {predicted}  "
-        f"({config['model']}, seed {seed}, fold {fold.name})"
+        f"({spec.model}, seed {seed}, fold {fold.name})"
     )
     return Explanation(
         clip_id=clip_id,
         classes=tuple(table.classes),
         label=label,
         proba=proba,
-        flow=flow_picture(x[row], flow_channels),
+        flow=flow_picture(sample[flow], sample[flow].shape[0]),
         face=face,
-        maps=class_maps(trained, x[row]),
+        maps=class_maps(trained, sample, flow),
         title=title,
     )
 

@@ -3,18 +3,23 @@ moves the score of a class. Works for any torch model; the maximum over channels
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
 
-def gradient_saliency(model: nn.Module, x: torch.Tensor, target_class: int) -> np.ndarray:
-    """Saliency of one standardised input ``x`` (C, H, W) for ``target_class``: array (H, W) in [0, 1]."""
+def gradient_saliency(
+    model: nn.Module, inputs: Sequence[torch.Tensor], target_class: int, position: int = 0
+) -> np.ndarray:
+    """Saliency for ``target_class`` of one sample's standardised inputs (each with a batch axis of 1, in
+    the model's order) with respect to input ``position`` (C, H, W): array (H, W) in [0, 1]."""
     model.eval()
-    inputs = x.detach().clone().unsqueeze(0).requires_grad_(True)
-    logits = model(inputs)
+    leaves = [x.detach().clone().requires_grad_(i == position) for i, x in enumerate(inputs)]
+    logits = model(*leaves)
     model.zero_grad(set_to_none=True)
     logits[0, target_class].backward()
-    saliency = inputs.grad[0].abs().amax(dim=0)
+    saliency = leaves[position].grad[0].abs().amax(dim=0)
     saliency = saliency / saliency.max().clamp_min(1e-12)
     return saliency.detach().cpu().numpy()

@@ -31,14 +31,14 @@ class ClassSaliency:
         return self.maps[self.labels == label].mean(axis=0)
 
 
-def class_saliency(
-    trained: TrainedModel, x: np.ndarray, labels: np.ndarray, classes: Sequence[str]
-) -> ClassSaliency:
-    """Saliency of every image ``x`` (N, C, H, W, raw 0-255 as ``load_inputs`` gives) for its label."""
-    standardised = trained._standardise(x).to(trained.device)  # the model was trained on standardised input
+def class_saliency(trained: TrainedModel, x: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> ClassSaliency:
+    """Saliency of every image ``x`` (N, C, H, W, raw 0-255 as the builders make it) for its label; the
+    model reads one image input."""
+    (name,) = trained.inputs
+    standardised = trained.standardise({name: x})[0]  # the model was trained on standardised input
     maps = np.stack(
         [
-            gradient_saliency(trained.model, image, int(label))
+            gradient_saliency(trained.model, [image[None]], int(label))
             for image, label in zip(standardised, labels, strict=True)
         ]
     )
@@ -72,9 +72,7 @@ def draw_saliency_grid(
         for axis in axes[row]:
             axis.set_xticks([])
             axis.set_yticks([])
-    for column, title in enumerate(
-        [*(f"example {i + 1}" for i in range(examples)), "mean face", "mean saliency"]
-    ):
+    for column, title in enumerate([*(f"example {i + 1}" for i in range(examples)), "mean face", "mean saliency"]):
         axes[0, column].set_title(title, fontsize=9)
     figure.tight_layout()
     path = Path(path)

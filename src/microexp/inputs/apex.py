@@ -1,0 +1,63 @@
+"""The apex face: the image a database ships for it (``apex_image`` pixels, or the ``apex_path`` file: the
+composite's 224×224 crops, a still photograph), or else the apex frame of the clip cropped by the clip's
+face alignment. Grey (1 channel) or RGB (3), resized to the declared side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from microexp.data.images import read_image
+from microexp.errors import ConfigError
+from microexp.inputs.clip import aligned, clip_frames, face_record, phases
+from microexp.inputs.images import as_channels, channels_first, resize_image
+from microexp.inputs.registry import Builder, register_builder
+
+
+def _has(row, column):
+    value = row.get(column)
+    return (
+        value is not None
+        and not (isinstance(value, float) and np.isnan(value))
+        and not (isinstance(value, str) and not value)
+    )
+
+
+@register_builder
+class ApexFace(Builder):
+    name = "apex"
+    kind = "image"
+    settings_used = ("face_backend", "no_face", "margin")
+    columns = ("apex_image", "apex_path", "frames", "frame_images")
+
+    def check_shape(self, shape):
+        super().check_shape(shape)
+        if shape[0] not in (1, 3):
+            raise ConfigError(f"an apex face has 1 (grey) or 3 (RGB) channels, got shape {shape}")
+
+    def sources(self, row, settings):
+        if _has(row, "apex_image"):
+            return [np.asarray(row["apex_image"])]
+        if _has(row, "apex_path"):
+            return [Path(row["apex_path"])]
+        frames = clip_frames(row)
+        where = phases(frames, row)
+        return frames.sources([where.onset, where.last if where.apex is None else where.apex])
+
+    def build(self, row, shape, settings):
+        channels, side = shape[0], shape[-1]
+        mode = "L" if channels == 1 else "RGB"
+        if _has(row, "apex_image"):
+            image, info = as_channels(np.asarray(row["apex_image"]), channels), {}
+        elif _has(row, "apex_path"):
+            image, info = read_image(row["apex_path"], mode=mode, what=f"clip {row['clip_id']}"), {}
+        else:
+            frames = clip_frames(row)
+            where = phases(frames, row)
+            # No annotated apex: the offset (or last) frame stands in; spotting needs a flow, which the
+            # flow builder does.
+            apex = where.last if where.apex is None else where.apex
+            crops, face = aligned(frames, [where.onset, apex], settings, size=side)
+            image, info = as_channels(crops[1], channels), face_record(face)
+        return channels_first(resize_image(as_channels(image, channels), side)), info

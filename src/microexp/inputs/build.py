@@ -1,0 +1,186 @@
+"""The one place inputs are made: for ``evaluate``, ``train``, ``explain``, ``predict`` and the benchmarks.
+
+:func:`build_inputs` makes every declared input of every row of a table, or reads it from the cache, and
+returns the table with a column ``input:<name>`` per input holding the cached ``.npy`` file. Worker
+processes then receive the table, never the arrays, and load the samples they train on
+(:class:`~microexp.inputs.dataset.SampleDataset`).
+
+A cache entry's key is the bytes of the files (or in-memory frames) the builder reads, the builder's name
+and version, the declared shape and the settings the builder uses: a corrected frame, a changed setting or
+a new builder version never reads an old entry, and a moved database still hits. Facts a builder found (a
+spotted apex, the face box) are kept beside the array and come back as columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from microexp.data.schema import SampleTable
+from microexp.errors import ConfigError, DataNotFoundError
+from microexp.inputs.registry import Builder, Progress, builder_for
+from microexp.inputs.spec import InputSettings, InputSpec
+from microexp.preprocess.cache import ArrayCache
+
+logger = logging.getLogger(__name__)
+
+CACHE_FORMAT = 2  # of the key; bump when what a key covers changes
+COLUMN_PREFIX = "input:"
+
+
+def input_column(name: str) -> str:
+    return f"{COLUMN_PREFIX}{name}"
+
+
+def entry_key(builder: Builder, spec: InputSpec, settings: InputSettings, sources: list) -> str:
+    digest = hashlib.sha256(f"microexp-inputs-v{CACHE_FORMAT}".encode())
+    header = {
+        "builder": builder.name,
+        "implementation": type(builder).__name__,
+        "version": builder.version,
+        "shape": list(spec.shape),
+        "settings": settings.subset(builder.settings_used),
+    }
+    digest.update(json.dumps(header, sort_keys=True, default=str).encode())
+    for part in sources:
+        if isinstance(part, np.ndarray):
+            digest.update(f"{part.dtype}{part.shape}".encode())
+            digest.update(np.ascontiguousarray(part).tobytes())
+            continue
+        try:
+            digest.update(Path(part).read_bytes())
+        except FileNotFoundError:
+            raise DataNotFoundError(f"frame {part} does not exist; check your copy of the database") from None
+    return digest.hexdigest()
+
+
+def _info_path(array_path: Path) -> Path:
+    return array_path.with_suffix(".json")
+
+
+def _build_one(builder: Builder, row: dict, spec: InputSpec, settings: InputSettings, path: str) -> str:
+    array, info = builder.build(row, spec.shape, settings)
+    if tuple(array.shape) != spec.shape:
+        raise ConfigError(
+            f"builder {spec.builder!r} made {tuple(array.shape)} for clip {row.get('clip_id')}, not {spec.shape}"
+        )
+    cache = ArrayCache(Path(path).parents[1])
+    key = Path(path).stem
+    if info:  # before the array: an array implies its facts are there
+        _info_path(cache.path(key)).write_text(json.dumps(info))
+    cache.put(key, np.asarray(array, dtype=np.float32))
+    return path
+
+
+def _worker_init() -> None:
+    # one thread per process: the processes are the parallelism, and threads on top oversubscribe
+    import cv2
+    import torch
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+_temporary_caches: list[tempfile.TemporaryDirectory] = []
+
+
+def default_cache_dir() -> Path:
+    """A cache for this process only, removed at exit: for library calls that give no cache folder."""
+    if not _temporary_caches:
+        _temporary_caches.append(tempfile.TemporaryDirectory(prefix="microexp-inputs-"))
+    return Path(_temporary_caches[0].name)
+
+
+def build_inputs(
+    table: SampleTable,
+    specs: Mapping[str, InputSpec],
+    settings: InputSettings | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> SampleTable:
+    """``table`` with one column ``input:<name>`` per spec (the cached array's path) and the facts the
+    builders found (``apex_spotted`` where an apex was spotted). Entries not cached yet are built, in
+    ``workers`` processes; ``progress(done, total)`` follows the builds. The first failing clip raises."""
+    settings = settings or InputSettings()
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers}")
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = ArrayCache(root / "inputs")
+    rows = table.samples.to_dict("records")
+    paths: dict[str, list[str]] = {}
+    todo: list[tuple[Builder, dict, InputSpec, str]] = []
+    queued: set[str] = set()
+    for name, spec in specs.items():
+        builder = builder_for(spec, table.samples, table.name)
+        paths[name] = []
+        for row in rows:
+            path = cache.path(entry_key(builder, spec, settings, builder.sources(row, settings)))
+            paths[name].append(str(path))
+            if not path.is_file() and str(path) not in queued:  # identical clips are built once
+                queued.add(str(path))
+                todo.append((builder, row, spec, str(path)))
+    if todo:
+        logger.info(
+            "%s: building %d input(s), %d cached", table.name, len(todo), sum(map(len, paths.values())) - len(todo)
+        )
+        for folder in {Path(p).parent for *_, p in todo}:
+            folder.mkdir(parents=True, exist_ok=True)
+        if workers == 1 or len(todo) == 1:
+            for done, job in enumerate(todo, 1):
+                builder, row, spec, path = job
+                _build_one(builder, row, spec, settings, path)
+                if progress:
+                    progress(done, len(todo))
+        else:
+            # spawn, not fork: forking a process that already runs torch/OpenCV threads can deadlock
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+                futures = [pool.submit(_build_one, b, r, s, settings, p) for b, r, s, p in todo]
+                try:
+                    for done, future in enumerate(futures, 1):
+                        future.result()
+                        if progress:
+                            progress(done, len(todo))
+                finally:
+                    for future in futures:
+                        future.cancel()
+    samples = table.samples.assign(**{input_column(name): values for name, values in paths.items()})
+    spotted = _spotted_apexes(paths)
+    if spotted is not None:
+        samples["apex_spotted"] = spotted
+    return SampleTable(table.name, table.classes, samples)
+
+
+def read_info(array_path: str | Path) -> dict[str, Any]:
+    """The facts a builder recorded beside a cached array ({} when it recorded none)."""
+    path = _info_path(Path(array_path))
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _spotted_apexes(paths: Mapping[str, list[str]]) -> pd.Series | None:
+    for values in paths.values():
+        infos = [read_info(p) for p in values]
+        if any(i.get("apex_method") not in (None, "annotation") for i in infos):
+            return pd.array(
+                [i.get("apex") if i.get("apex_method") not in (None, "annotation") else None for i in infos],
+                dtype="Int64",
+            )
+    return None
+
+
+def clean_temporary_caches() -> None:
+    for directory in _temporary_caches:
+        directory.cleanup()
+    _temporary_caches.clear()

@@ -1,0 +1,105 @@
+"""Input builders by name. A builder turns one clip row (a dict of the sample table) into one float32
+array of a declared shape; :func:`microexp.inputs.build.build_inputs` caches what it returns.
+
+Adding an input kind is one new module here with a :class:`Builder` subclass under ``@register_builder``,
+listed in ``_ensure_builtin_builders_loaded``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from microexp.errors import ConfigError, DataError
+from microexp.inputs.spec import KINDS, InputSettings, InputSpec
+
+SourcePart = Path | np.ndarray  # what a built array depends on: files (their bytes) or in-memory pixels
+
+
+class Builder:
+    """Makes one input of a clip. Subclasses set the class attributes and implement the methods."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]  # one of spec.KINDS: how the engine standardises and mirrors the array
+    version: ClassVar[int] = 1  # bump when the computation changes, so cached entries stop matching
+    settings_used: ClassVar[tuple[str, ...]] = ()  # the InputSettings fields that change the output
+    columns: ClassVar[tuple[str, ...]] = ()  # table columns it reads from (one of them, filled, suffices)
+
+    def applies(self, samples: pd.DataFrame) -> bool:
+        """Whether this builder can make the input for every row of a table."""
+        return any(column in samples.columns and samples[column].map(_filled).all() for column in self.columns)
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != KINDS[self.kind]:
+            raise ConfigError(f"input {self.name!r} is {self.kind}-shaped ({KINDS[self.kind]} dims), got {shape}")
+
+    def sources(self, row: Mapping[str, Any], settings: InputSettings) -> list[SourcePart]:
+        """The files or arrays the output is computed from, in order (their bytes key the cache)."""
+        raise NotImplementedError
+
+    def build(
+        self, row: Mapping[str, Any], shape: tuple[int, ...], settings: InputSettings
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """(array of ``shape``, float32; JSON-able facts found on the way, e.g. a spotted apex)."""
+        raise NotImplementedError
+
+
+def _filled(value: Any) -> bool:
+    """A cell that holds something: not missing, not an empty string or tuple."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return False
+    return not (isinstance(value, str | tuple | list) and len(value) == 0)
+
+
+_BUILDERS: dict[str, list[Builder]] = {}
+
+
+def register_builder(cls: type[Builder]) -> type[Builder]:
+    """Register a builder class. Several may serve one name (the composite's PNG flows and flows computed
+    from frames): the first registered whose columns the table has is used."""
+    if cls.kind not in KINDS:
+        raise ConfigError(f"builder {cls.__name__}: kind {cls.kind!r} is unknown; expected one of {tuple(KINDS)}")
+    _BUILDERS.setdefault(cls.name, []).append(cls())
+    return cls
+
+
+def _ensure_builtin_builders_loaded() -> None:
+    # registration; the order is the preference: the composite's distributed flows before computing them
+    from microexp.inputs import flow_png  # noqa: F401, I001
+    from microexp.inputs import apex, flow, frames  # noqa: F401
+
+
+def builder_names() -> list[str]:
+    _ensure_builtin_builders_loaded()
+    return sorted(_BUILDERS)
+
+
+def builder_for(spec: InputSpec, samples: pd.DataFrame, table_name: str = "the table") -> Builder:
+    """The builder that makes ``spec`` for every row of ``samples``."""
+    _ensure_builtin_builders_loaded()
+    if spec.builder not in _BUILDERS:
+        raise ConfigError(f"input builder {spec.builder!r} is unknown; registered builders: {builder_names()}")
+    for builder in _BUILDERS[spec.builder]:
+        builder.check_shape(spec.shape)  # a wrong declaration is a model's defect, whatever the table
+    for builder in _BUILDERS[spec.builder]:
+        if builder.applies(samples):
+            return builder
+    needed = sorted({c for b in _BUILDERS[spec.builder] for c in b.columns})
+    raise DataError(
+        f"{table_name}: input {spec.describe()} needs one of the columns {needed} filled for every clip, which "
+        "this table does not have; "
+        "load the database with its frames (--data-dir pointing at your copy) or choose a model for the inputs "
+        "it has"
+    )
+
+
+def builder_kind(spec: InputSpec) -> str:
+    _ensure_builtin_builders_loaded()
+    return _BUILDERS[spec.builder][0].kind
+
+
+Progress = Callable[[int, int], None]

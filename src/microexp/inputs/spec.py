@@ -1,0 +1,126 @@
+"""What a model eats: named inputs, each made by a registered builder, and the settings builders read.
+
+A model declares its inputs by name, for example ``{"flow": (3, 28, 28)}``, ``{"apex": (1, 48, 48),
+"flow": (3, 48, 48)}`` or ``{"frames": (8, 1, 64, 64)}``. The name picks the builder unless the
+declaration names one (``{"frames32": ("frames", (32, 1, 112, 112))}``: two inputs of one builder).
+The shape is per sample, channels first; a builder derives what it can from it (frame count, size,
+channels) and reads everything else from :class:`InputSettings`, which a study sets once for all inputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from microexp.errors import ConfigError
+from microexp.preprocess.faces import BACKENDS, FALLBACKS
+from microexp.preprocess.flow import NORMALISATIONS, PARAMS, DISParams, FarnebackParams, TVL1Params
+from microexp.preprocess.interpolate import INTERPOLATIONS
+from microexp.preprocess.pipeline import FlowSettings
+
+# How a builder's array is laid out, which decides how it is standardised and mirrored:
+# image (C, H, W); flow (C, H, W) with u, v[, strain], 0-255; frames (T, C, H, W); vector (D,).
+KINDS = {"image": 3, "flow": 3, "frames": 4, "vector": 1}
+FRAME_SAMPLING = ("uniform", *INTERPOLATIONS)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One named input of a model: the builder that makes it and the per-sample shape it must have."""
+
+    builder: str
+    shape: tuple[int, ...]
+
+    def describe(self) -> str:
+        return f"{self.builder} {'x'.join(str(s) for s in self.shape)}"
+
+    def batch_shape(self, batch_size: int) -> tuple[int, ...]:
+        return (batch_size, *self.shape)
+
+
+def input_specs(declared: Mapping[str, Any]) -> dict[str, InputSpec]:
+    """Normalise a model's declaration (name -> shape, or name -> (builder, shape)) into specs."""
+    if not declared:
+        raise ConfigError("a model must declare at least one input")
+    specs = {}
+    for name, value in declared.items():
+        if isinstance(value, InputSpec):
+            specs[name] = value
+        elif len(value) == 2 and isinstance(value[0], str):
+            specs[name] = InputSpec(value[0], tuple(int(s) for s in value[1]))
+        else:
+            specs[name] = InputSpec(name, tuple(int(s) for s in value))
+    return specs
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """Every choice that changes a built input besides its shape. A builder's cache key holds the
+    settings it reads (``Builder.settings_used``), so changing one never reads a stale entry and
+    changing another leaves its entries valid."""
+
+    face_backend: str = "dlib"  # "dlib" (68 points) or "mtcnn" (5 points); found on the onset frame
+    no_face: str = "raise"  # or "frame": treat a face-less onset frame as a face crop already
+    crop_size: int = 128  # aligned face crop side; flow is computed at this resolution
+    margin: float = 0.05  # border around the face square, as a fraction of it
+    flow_method: str = "tvl1"
+    flow_params: TVL1Params | FarnebackParams | DISParams | None = None  # None: the method's defaults
+    flow_size: int = 28  # side the (u, v, strain) is computed at before resizing to the declared shape
+    norm: str = "minmax"  # flow values to 0-255: per clip and channel (the composite's) or fixed scale
+    frame_sampling: str = "uniform"  # T frames onset..offset: nearest frames, or resampled (linear, tim)
+
+    def __post_init__(self) -> None:
+        choices = {
+            "face_backend": BACKENDS,
+            "no_face": FALLBACKS,
+            "flow_method": tuple(PARAMS),
+            "norm": NORMALISATIONS,
+            "frame_sampling": FRAME_SAMPLING,
+        }
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ConfigError(f"input setting {name}={getattr(self, name)!r} is unknown; choose one of {valid}")
+        for name in ("crop_size", "flow_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 8:
+                raise ConfigError(f"input setting {name} must be an integer of at least 8, got {getattr(self, name)!r}")
+        if not isinstance(self.margin, int | float) or not 0 <= self.margin < 1:
+            raise ConfigError(f"input setting margin must be in [0, 1), got {self.margin!r}")
+        if isinstance(self.flow_params, Mapping):
+            object.__setattr__(self, "flow_params", PARAMS[self.flow_method](**self.flow_params))
+        self.flow  # noqa: B018 -- FlowSettings checks the flow parameters against the method
+
+    @property
+    def flow(self) -> FlowSettings:
+        return FlowSettings(
+            backend=self.face_backend,
+            no_face=self.no_face,
+            crop_size=self.crop_size,
+            margin=self.margin,
+            method=self.flow_method,
+            flow_params=self.flow_params,
+            size=self.flow_size,
+        )
+
+    def subset(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """The named settings as plain values, for a cache key or a record."""
+        values = dataclasses.asdict(self)
+        if "flow_params" in names:
+            values["flow_params"] = dataclasses.asdict(self.flow.flow_params)
+            values["flow_params_type"] = type(self.flow.flow_params).__name__
+            names = (*names, "flow_params_type")
+        return {name: values[name] for name in names}
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.subset(tuple(f.name for f in dataclasses.fields(self)))
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> InputSettings:
+        values = dict(values or {})
+        values.pop("flow_params_type", None)
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(valid))
+        if unknown:
+            raise ConfigError(f"unknown input setting(s) {unknown}; valid settings: {valid}")
+        return cls(**values)
