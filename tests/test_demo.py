@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from microexp.data.registry import load_table
-from microexp.data.synthetic import CLASSES, SyntheticSettings, example_clip, write_database
+from microexp.data.synthetic_render import CLASSES, SyntheticSettings, example_clip
+from microexp.data.synthetic_write import write_database
 from microexp.evaluation.runner import cross_validate, summarise
 from microexp.evaluation.study import make_run_spec, train_bundle
 from microexp.inputs import build_inputs

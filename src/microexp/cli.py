@@ -662,13 +662,8 @@ def demo(
     Writes under --out: database/ (cached between runs), cache/ (built inputs), loso/ (run folder with
     confusion.png and report.md), bundle/, example.mp4 and example_overlay.mp4.
     """
-    from microexp.data.synthetic import (
-        CLASSES,
-        SyntheticSettings,
-        clip_plan,
-        example_clip,
-        write_database,
-    )
+    from microexp.data.synthetic_render import CLASSES, SyntheticSettings, clip_plan, example_clip
+    from microexp.data.synthetic_write import write_database
     from microexp.evaluation.runner import Stopwatch
     from microexp.evaluation.study import evaluate as evaluate_study
     from microexp.evaluation.study import make_run_spec, train_bundle

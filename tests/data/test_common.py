@@ -34,7 +34,8 @@ from microexp.data.megc2019 import PARTS
 from microexp.data.registry import DATASETS, open_dataset
 from microexp.data.schema import COLUMNS, EVALUATE, ROLE, TRAIN, SampleTable, build_table, concat_tables
 from microexp.data.splitters import SPLITTERS, Fold, evaluated_rows, make_splitter
-from microexp.data.synthetic import SyntheticSettings, write_database
+from microexp.data.synthetic_render import SyntheticSettings
+from microexp.data.synthetic_write import write_database
 from microexp.errors import DataError
 
 

@@ -19,6 +19,7 @@ from microexp.data.megc2019 import MEGC2019
 from microexp.data.registry import open_dataset
 from microexp.data.splitters import make_splitter
 from microexp.errors import ConfigError, DataError, DataNotFoundError
+from microexp.inputs import InputSettings, InputSpec, load_inputs
 
 
 def apex_faces(table) -> list[np.ndarray]:
@@ -236,16 +237,22 @@ def test_jaffe_bad_name_is_named(tmp_path):
 
 
 def test_jaffe_face_crop_from_a_full_photo(tmp_path):
-    """crop_faces detects, aligns and crops: a real face photo (a CASME II frame saved as a JAFFE tiff)
-    becomes a 48x48 grey crop whose centre is face, not background."""
+    """A JAFFE table keeps the whole photo; still_faces="detect" detects, aligns and crops its face: a real
+    face photo (a CASME II frame on a wide white margin, saved as a JAFFE tiff) becomes a 48x48 grey crop of
+    face, not background."""
     frame = np.asarray(Image.open(shared_path("frames", "casme2_sequence", "001.jpg")).convert("L"))
-    canvas = np.full((frame.shape[0] + 120, frame.shape[1] + 120), 255, dtype=np.uint8)  # white margin
-    canvas[60:-60, 60:-60] = frame
-    Image.fromarray(canvas).save(tmp_path / "KA.HA1.29.tiff")
-    table = JAFFE(tmp_path, crop_faces=True).load()
-    crop = table.samples["apex_image"].iloc[0]
-    assert crop.shape == (48, 48) and crop.dtype == np.uint8
-    assert crop.mean() < 200  # the white margin was cut away
+    canvas = np.pad(frame, 280, constant_values=255)  # mostly white margin, so a crop that kept it would show
+    (tmp_path / "jaffe").mkdir()
+    Image.fromarray(canvas).save(tmp_path / "jaffe" / "KA.HA1.29.tiff")
+    table = JAFFE(tmp_path / "jaffe").load()
+    assert "apex_image" not in table.samples.columns  # loading detects no face
+    apex = {"apex": InputSpec("apex", (1, 48, 48))}
+    whole = load_inputs(table, apex, InputSettings(), cache_dir=tmp_path / "cache")["apex"]
+    face = load_inputs(table, apex, InputSettings(still_faces="detect"), cache_dir=tmp_path / "cache")["apex"]
+    assert face.shape == (1, 1, 48, 48) and face.dtype == np.float32
+    assert face.min() >= 0 and face.max() <= 255 and np.array_equal(face, face.round())  # grey levels, as read
+    assert whole.mean() > 230  # as given, the photo is resized whole, margin included
+    assert face.mean() < 200  # the white margin was cut away
 
 
 def test_fer2013_csv_pixels_labels_and_split(tmp_path):

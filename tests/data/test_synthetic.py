@@ -10,14 +10,8 @@ import pytest
 from microexp.data.base import frame_number
 from microexp.data.casme2 import CASME2
 from microexp.data.registry import load_table
-from microexp.data.synthetic import (
-    CLASSES,
-    EXPRESSIONS,
-    SyntheticSettings,
-    make_subjects,
-    render_clip,
-    write_database,
-)
+from microexp.data.synthetic_render import CLASSES, EXPRESSIONS, SyntheticSettings, make_subjects, render_clip
+from microexp.data.synthetic_write import write_database
 from microexp.errors import ConfigError, NoFaceError
 
 TINY = SyntheticSettings(subjects=2, clips_per_class=1, fps=100)

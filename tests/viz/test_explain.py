@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from microexp.cli import app
 from microexp.data.megc2019 import MEGC2019
-from microexp.data.synthetic import SyntheticSettings, write_database
+from microexp.data.synthetic_render import SyntheticSettings
+from microexp.data.synthetic_write import write_database
 from microexp.errors import ConfigError, DataNotFoundError
 from microexp.evaluation.runner import cross_validate
 from microexp.evaluation.study import evaluate, make_run_spec

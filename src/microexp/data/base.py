@@ -414,30 +414,16 @@ class StillImageAdapter(DatabaseAdapter):
     """Base of the macro-expression databases of still photographs (CK+ stills, CK+48, JAFFE, FER-2013).
 
     One row per image rather than per clip: the image is the only frame and the ``apex_path`` column, so
-    the apex input loader reads it like a micro-expression apex crop. Databases that ship pixels instead of
+    the apex input builder reads it like a micro-expression apex crop. Databases that ship pixels instead of
     files (FER-2013) put the uint8 array in ``apex_image`` instead.
 
-    ``crop_faces``: the images are full photographs (JAFFE 256x256, CK+ 640x490): detect the face, align it
-    on the eyes and keep a ``crop_size`` grey crop in ``apex_image`` (done once at load, as the models take
-    48x48 faces and a whole photo would be mostly background).
+    The images are kept as shipped. Where they are full photographs (JAFFE 256x256, CK+ 640x490) and the
+    model takes a face, the apex builder detects, aligns and crops it at the model's size:
+    ``--set inputs.still_faces=detect`` (CLI), ``InputSettings(still_faces="detect")`` (Python).
     """
 
     default_sheets = ()
     has_sheet = False
-
-    def __init__(
-        self,
-        root: str | Path | None = None,
-        *,
-        sheet: str | Path | Sequence[str | Path] | None = None,
-        crop_faces: bool = False,
-        crop_size: int = 48,
-        face_backend: str = "dlib",
-    ):
-        super().__init__(root, sheet=sheet)
-        self.crop_faces = crop_faces
-        self.crop_size = crop_size
-        self.face_backend = face_backend
 
     def load(self, label_map: str | None = None, *, frames: bool = True) -> SampleTable:
         """One row per image; ``frames=False`` skips checking that the image files exist."""
@@ -450,19 +436,7 @@ class StillImageAdapter(DatabaseAdapter):
                     f"{self.where(missing[0])}: image {missing[0]['apex_path']} does not exist "
                     f"({len(missing)} missing in all); expected layout {self.layout}"
                 )
-        if self.crop_faces:
-            for row in rows:
-                row["apex_image"] = self._face_crop(row)
         return self._table(chosen, rows)
-
-    def _face_crop(self, row: dict):
-        from microexp.data.images import read_image
-        from microexp.preprocess.align import face_crop
-
-        image = row.get("apex_image")
-        if image is None:
-            image = read_image(row["apex_path"], mode="L", what=self.where(row))[..., 0]
-        return face_crop(image, size=self.crop_size, backend=self.face_backend, frame=self.where(row))
 
     def check(self, label_map: str | None = None, *, all_frames: bool = False) -> CheckReport:
         """Every image is opened (``all_frames`` changes nothing: each row has one image)."""

@@ -164,17 +164,8 @@ class CKPlusStills(StillImageAdapter):
     default_label_map = "7class"
     default_splitter = "subject-kfold"
 
-    def __init__(
-        self,
-        root=None,
-        *,
-        sheet=None,
-        peak_frames: int = 3,
-        crop_faces: bool = False,
-        crop_size: int = 48,
-        face_backend: str = "dlib",
-    ):
-        super().__init__(root, sheet=sheet, crop_faces=crop_faces, crop_size=crop_size, face_backend=face_backend)
+    def __init__(self, root=None, *, sheet=None, peak_frames: int = 3):
+        super().__init__(root, sheet=sheet)
         self.peak_frames = peak_frames
 
     def read_clips(self) -> list[dict]:

@@ -6,7 +6,8 @@ Layout (``root``)::
     KA.AN1.39.tiff      <subject>.<emotion code><repetition>.<image number>.tiff
 
 Emotion codes: AN anger, DI disgust, FE fear, HA happy, NE neutral, SA sadness, SU surprise. The photos show
-the head and shoulders: load with ``crop_faces=True`` for the 48x48 face crops expression models take.
+the head and shoulders: build the face crops expression models take with ``--set inputs.still_faces=detect``
+(CLI) or ``InputSettings(still_faces="detect")`` (Python).
 With 10 subjects, evaluate by subject: the default is 5 folds of two women each (see ``JAFFE``).
 """
 
@@ -33,7 +34,7 @@ _NAME = re.compile(r"^([A-Z]{2})\.([A-Z]{2})(\d+)\.(\d+)$")
 class JAFFE(StillImageAdapter):
     name = "jaffe"
     title = "JAFFE"
-    description = "JAFFE: 213 photos, 10 subjects, 7 expressions (6 basic + neutral); crop_faces for 48x48"
+    description = "JAFFE: 213 photos, 10 subjects, 7 expressions (6 basic + neutral); faces: inputs.still_faces=detect"
     layout = "KA.AN1.39.tiff (<subject>.<emotion><n>.<image>.tiff)"
     label_maps = {
         "7class": LabelMap(

@@ -12,23 +12,30 @@ from microexp.data.images import read_image
 from microexp.errors import ConfigError
 from microexp.inputs.clip import aligned, clip_frames, face_record, phases
 from microexp.inputs.images import as_channels, channels_first, resize_image
-from microexp.inputs.registry import Builder, register_builder
+from microexp.inputs.registry import Builder, _filled, register_builder
+from microexp.preprocess.align import alignment_matrix, warp
+from microexp.preprocess.faces import best_face, get_detector
 
 
 def _has(row, column):
-    value = row.get(column)
-    return (
-        value is not None
-        and not (isinstance(value, float) and np.isnan(value))
-        and not (isinstance(value, str) and not value)
-    )
+    return column in row and _filled(row[column])
+
+
+def _face_of(image, side, settings, where):
+    """The face of a still photograph: detected on its grey version, aligned on the eyes, cropped to
+    ``side``; colour kept when the photo has it."""
+    grey = as_channels(image, 1)[..., 0]
+    face = best_face(grey, get_detector(settings.face_backend), where, settings.no_face)
+    matrix = alignment_matrix(face, side, settings.margin)
+    crop = warp(image if image.shape[2] == 3 else grey, matrix, side)
+    return (crop if crop.ndim == 3 else crop[..., None]), face_record(face)
 
 
 @register_builder
 class ApexFace(Builder):
     name = "apex"
     kind = "image"
-    settings_used = ("face_backend", "no_face", "margin")
+    settings_used = ("face_backend", "no_face", "margin", "still_faces")
     columns = ("apex_image", "apex_path", "frames", "frame_images")
 
     def check_shape(self, shape):
@@ -48,10 +55,14 @@ class ApexFace(Builder):
     def build(self, row, shape, settings):
         channels, side = shape[0], shape[-1]
         mode = "L" if channels == 1 else "RGB"
-        if _has(row, "apex_image"):
-            image, info = as_channels(np.asarray(row["apex_image"]), channels), {}
-        elif _has(row, "apex_path"):
-            image, info = read_image(row["apex_path"], mode=mode, what=f"clip {row['clip_id']}"), {}
+        if _has(row, "apex_image") or _has(row, "apex_path"):
+            if _has(row, "apex_image"):
+                image = as_channels(np.asarray(row["apex_image"]), channels)
+            else:
+                image = read_image(row["apex_path"], mode=mode, what=f"clip {row['clip_id']}")
+            info = {}
+            if settings.still_faces == "detect":
+                image, info = _face_of(image, side, settings, f"clip {row['clip_id']}")
         else:
             frames = clip_frames(row)
             where = phases(frames, row)

@@ -24,6 +24,7 @@ from microexp.preprocess.pipeline import FlowSettings
 # image (C, H, W); flow (C, H, W) with u, v[, strain], 0-255; frames (T, C, H, W); vector (D,).
 KINDS = {"image": 3, "flow": 3, "frames": 4, "vector": 1}
 FRAME_SAMPLING = ("uniform", *INTERPOLATIONS)
+STILL_FACES = ("as-given", "detect")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class InputSettings:
     flow_size: int = 28  # side the (u, v, strain) is computed at before resizing to the declared shape
     norm: str = "minmax"  # flow values to 0-255: per clip and channel (the composite's) or fixed scale
     frame_sampling: str = "uniform"  # T frames onset..offset: nearest frames, or resampled (linear, tim)
+    # An apex image a database ships (a still photograph, a face crop): used as it is, or its face detected,
+    # aligned on the eyes and cropped (full photographs: JAFFE 256x256, CK+ 640x490).
+    still_faces: str = "as-given"
 
     def __post_init__(self) -> None:
         choices = {
@@ -78,6 +82,7 @@ class InputSettings:
             "flow_method": tuple(PARAMS),
             "norm": NORMALISATIONS,
             "frame_sampling": FRAME_SAMPLING,
+            "still_faces": STILL_FACES,
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
@@ -87,7 +92,9 @@ class InputSettings:
                 raise ConfigError(f"input setting {name} must be an integer of at least 8, got {getattr(self, name)!r}")
         if not isinstance(self.margin, int | float) or not 0 <= self.margin < 1:
             raise ConfigError(f"input setting margin must be in [0, 1), got {self.margin!r}")
-        if isinstance(self.flow_params, Mapping):
+        if self.flow_params is None:
+            object.__setattr__(self, "flow_params", PARAMS[self.flow_method]())
+        elif isinstance(self.flow_params, Mapping):
             object.__setattr__(self, "flow_params", PARAMS[self.flow_method](**self.flow_params))
         self.flow  # noqa: B018 -- FlowSettings checks the flow parameters against the method
 
@@ -107,8 +114,7 @@ class InputSettings:
         """The named settings as plain values, for a cache key or a record."""
         values = dataclasses.asdict(self)
         if "flow_params" in names:
-            values["flow_params"] = dataclasses.asdict(self.flow.flow_params)
-            values["flow_params_type"] = type(self.flow.flow_params).__name__
+            values["flow_params_type"] = type(self.flow_params).__name__
             names = (*names, "flow_params_type")
         return {name: values[name] for name in names}
 

@@ -9,13 +9,11 @@ of the face square) on every side.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 
 from microexp.errors import ConfigError
-from microexp.preprocess.faces import Face, best_face, get_detector
+from microexp.preprocess.faces import Face
 
 # Eye centres in the face square (fractions of its side): 0.5 apart, on a line 0.35 from the top,
 # which keeps brows, eyes, nose and mouth (the regions micro-expressions move) inside the square.
@@ -89,19 +87,3 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 def align_frames(frames: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Every frame of a clip warped by the same matrix: (T, size, size[, 3])."""
     return np.stack([warp(frame, matrix, size) for frame in frames])
-
-
-def face_crop(
-    image: np.ndarray,
-    *,
-    size: int = 48,
-    backend: str = "dlib",
-    frame: str | Path = "image",
-    fallback: str = "raise",
-    margin: float = 0.05,
-) -> np.ndarray:
-    """The best face of one still photograph, aligned on the eyes and cropped to ``size`` × ``size`` grey
-    (uint8): how a full JAFFE or CK+ photo becomes the 48×48 face the expression models take."""
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    face = best_face(grey, get_detector(backend), frame, fallback)
-    return warp(grey, alignment_matrix(face, size=size, margin=margin), size)
