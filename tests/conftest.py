@@ -34,9 +34,12 @@ def shared_data() -> Path:
     return shared_path()
 
 
-def write_tiny_megc2019(root: Path, *, subjects_per_part: int = 2, clips_per_class: int = 2, seed: int = 0) -> Path:
+def write_tiny_megc2019(
+    root: Path, *, subjects_per_part: int = 2, clips_per_class: int = 2, seed: int = 0, apex_faces: bool = False
+) -> Path:
     """A small copy of the MEGC2019 composite in its distributed layout: the headed csv and 28x28 RGB flow
-    PNGs (named with the space before .png). Each class moves a different region, so it is learnable."""
+    PNGs (named with the space before .png). Each class moves a different region, so it is learnable.
+    ``apex_faces``: also 64x64 grey apex images in apex_face_224/, brighter where the class's region is."""
     import numpy as np
     from PIL import Image
 
@@ -54,6 +57,11 @@ def write_tiny_megc2019(root: Path, *, subjects_per_part: int = 2, clips_per_cla
                     image = rng.integers(0, 60, size=(28, 28, 3))
                     image[label * 9 : label * 9 + 9, :, :2] += 150  # the class's region moves
                     Image.fromarray(image.clip(0, 255).astype(np.uint8)).save(flow_dir / f"{subject}_{clip} .png")
+                    if apex_faces:
+                        face = rng.integers(0, 60, size=(64, 64), dtype=np.uint8)
+                        face[label * 21 : label * 21 + 21] += 150
+                        (root / "apex_face_224").mkdir(exist_ok=True)
+                        Image.fromarray(face).save(root / "apex_face_224" / f"{subject}_{clip}.jpg")
                     lines.append(f"{part},{subject},{clip},{label},,{subject}_{clip}.jpg,")
     (root / "combined_3_class2_for_optical_flow.csv").write_text("\n".join(lines) + "\n")
     return root

@@ -149,3 +149,34 @@ def test_a_mirrored_clip_is_mirrored_in_every_input_alike():
     assert torch.equal(out["flow"][0, 1:], flow[0, 1:].flip(-1))  # v and strain only move
     assert torch.equal(out["frames"][0], frames[0].flip(-1))  # every frame alike
     assert torch.equal(out["flow"][1], flow[1]) and torch.equal(out["frames"][1], frames[1])
+
+
+def test_landmark_displacements_are_small_moves_in_crop_pixels(casme2, tmp_path):
+    specs = {"landmarks": InputSpec("landmarks", (136,))}
+    moves = SampleDataset(build_inputs(clip_table(casme2), specs, cache_dir=tmp_path), specs).arrays()["landmarks"]
+    assert moves.shape == (2, 136) and np.isfinite(moves).all()
+    assert 0 < np.abs(moves).max() < 5  # a micro-expression over a few frames: pixels, not tens of pixels
+    still = clip_table(casme2, [(1, 1, None)])  # onset = apex: nothing moved
+    assert not SampleDataset(build_inputs(still, specs, cache_dir=tmp_path), specs).arrays()["landmarks"].any()
+
+
+def test_a_feature_vector_is_never_mirrored(monkeypatch):
+    from microexp.inputs import ArrayDataset
+    from microexp.models import registry
+    from microexp.models.layers import Classifier
+    from microexp.training.config import TrainConfig
+    from microexp.training.engine import train_model
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's model stays here
+
+    @registry.register_model("vector_probe", inputs={"landmarks": (136,)})
+    def vector_probe(*, num_classes: int, in_chans: int) -> Classifier:
+        """A linear layer on landmark moves."""
+        model = Classifier()
+        model.forward = torch.nn.Linear(in_chans, num_classes)
+        return model
+
+    train = ArrayDataset({"landmarks": np.zeros((4, 136))}, [0, 1, 0, 1], list("abcd"))
+    for flip in ({"augment_flip": True}, {"test_flip": True}):
+        with pytest.raises(ConfigError, match="no mirror image"):
+            train_model("vector_probe", train, num_classes=2, seed=0, config=TrainConfig(epochs=1, **flip))

@@ -9,6 +9,11 @@
     inputs: {}                     # input settings for every run (InputSettings fields)
     splitter: null                 # default: each database's own (loso for micro-expression databases)
     splitter_options: {}
+    train_tables:                  # optional: databases that only train (never scored), in every run
+      ckplus: {data_dir: ../shared/data/macro/ckplus_sequences, label_map: megc3}
+    stages:                        # optional: train in order, each from the weights the last one left
+      - {domains: [ckplus], train: {epochs: 20}}
+      - {domains: [megc2019]}
     datasets:
       megc2019:                    # a name from `microexp datasets`
         data_dir: ../shared/data/megc2019
@@ -41,7 +46,7 @@ import yaml
 from microexp.data.registry import get_dataset
 from microexp.errors import ConfigError, DataNotFoundError
 from microexp.evaluation.executors import EXECUTORS
-from microexp.evaluation.study import SECTIONS, RunSpec, make_run_spec
+from microexp.evaluation.study import SECTIONS, RunSpec, StageSpec, TableSpec, make_run_spec
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
 
@@ -76,6 +81,8 @@ class Experiment:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     splitter: str | None = None
     splitter_options: Mapping[str, Any] = field(default_factory=dict)
+    train_tables: tuple[DatasetSpec, ...] = ()
+    stages: tuple[StageSpec, ...] = ()
     section_overrides: tuple[str, ...] = ()  # ``train.epochs=10`` and the like, for every run
 
     def __post_init__(self) -> None:
@@ -108,6 +115,10 @@ class Experiment:
                     inputs=self.inputs,
                     splitter=self.splitter,
                     splitter_options=self.splitter_options,
+                    extra_tables=[
+                        TableSpec(t.name, t.data_dir, t.label_map, role="train") for t in self.train_tables
+                    ],
+                    stages=self.stages,
                 ),
             )
             for dataset in self.datasets
@@ -174,6 +185,17 @@ def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
         top["out"] = Path(top["out"])
     for key in ("inputs", "splitter_options"):
         top[key] = dict(top.get(key) or {})
+    train_tables = []
+    for name, entry in (top.get("train_tables") or {}).items():
+        get_dataset(name)
+        spec = _check_keys(entry, DatasetSpec, f"train_tables.{name}", derived=["name"])
+        train_tables.append(DatasetSpec(name, Path(spec.pop("data_dir")), **spec))
+    top["train_tables"] = tuple(train_tables)
+    stages = []
+    for index, entry in enumerate(top.get("stages") or ()):
+        spec = _check_keys(entry, StageSpec, f"stages[{index}]")
+        stages.append(StageSpec(tuple(spec["domains"]), dict(spec.get("train") or {})))
+    top["stages"] = tuple(stages)
     return Experiment(**top)
 
 

@@ -249,7 +249,9 @@ def load_study_table(spec: RunSpec) -> SampleTable:
     loaded = [load_table(t.dataset, t.data_dir, t.label_map) for t in spec.tables]
     if len(loaded) == 1:
         return loaded[0]
-    return concat_tables(loaded, [t.role for t in spec.tables], name=loaded[0].name)
+    # the domain of a row is its database's registered name, which stages name
+    named = [SampleTable(t.dataset, table.classes, table.samples) for t, table in zip(spec.tables, loaded, strict=True)]
+    return concat_tables(named, [t.role for t in spec.tables], name=loaded[0].name)
 
 
 def table_fingerprint(table: SampleTable) -> str:

@@ -91,3 +91,12 @@ def linear(
     """Logistic regression on raw flow pixels (C=1e-3, or chosen by subject-grouped CV among ``cs``)."""
     del num_classes, in_chans  # the classifier adapts to the data it is fitted on
     return LinearFlowClassifier(cs=tuple(cs), inner_folds=inner_folds)
+
+
+@register_model("landmarks_linear", inputs={"landmarks": (136,)}, backend="sklearn")
+def landmarks_linear(
+    *, num_classes: int, in_chans: int, cs: tuple[float, ...] = (1e-3,), inner_folds: int = 5
+) -> LinearFlowClassifier:
+    """Logistic regression on the onset-apex displacements of the 68 landmarks (a geometric baseline)."""
+    del num_classes, in_chans
+    return LinearFlowClassifier(cs=tuple(cs), inner_folds=inner_folds)

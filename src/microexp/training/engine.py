@@ -227,6 +227,11 @@ def train_model(
         return TrainedModel(name, num_classes, info.inputs, model, mean, std, options)
 
     kinds = {key: builder_kind(spec) for key, spec in info.inputs.items()}
+    if (config.augment_flip or config.test_flip) and "vector" in kinds.values():
+        raise ConfigError(
+            f"{name} takes {info.describe_inputs()}: a feature vector has no mirror image; "
+            "set train.augment_flip=false and train.test_flip=false"
+        )
     if config.augment_rotate and set(kinds.values()) != {"image"}:
         raise ConfigError(
             f"{name} takes {info.describe_inputs()}: augment_rotate is for face images only (flow vectors "
