@@ -178,9 +178,3 @@ def _spotted_apexes(paths: Mapping[str, list[str]]) -> pd.Series | None:
                 dtype="Int64",
             )
     return None
-
-
-def clean_temporary_caches() -> None:
-    for directory in _temporary_caches:
-        directory.cleanup()
-    _temporary_caches.clear()

@@ -253,6 +253,7 @@ def train_model(
     elif config.early_stopping_patience is not None:
         fit_rows, val_rows = SubjectValidationSplit(config.val_fraction, seed).split(groups)
     batches = _Batches(train, extra, device)
+    # each sample's table as an integer, for models whose loss uses it: this training set's domains, sorted
     domain_codes = {d: i for i, d in enumerate(sorted(set(train.domains)))}
     domains = torch.as_tensor([domain_codes[d] for d in train.domains], dtype=torch.long)
 
@@ -267,7 +268,7 @@ def train_model(
     scheduler = (
         torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs) if config.cosine_schedule else None
     )
-    fit_index = torch.as_tensor(fit_rows, dtype=torch.long)
+    fit_index = torch.as_tensor(fit_rows, dtype=torch.long).to(device)
     labels = labels.to(device)
     best_loss, best_state, stale = float("inf"), None, 0
     for epoch in range(config.epochs):
@@ -278,7 +279,7 @@ def train_model(
             index = order[start : start + config.batch_size]
             if len(index) < 2 and len(order) > 1:
                 continue  # a batch of one breaks batch norm and teaches nothing
-            rows = fit_index.to(device)[index]
+            rows = fit_index[index]
             batch = batches.take(rows)
             if config.augment_flip:
                 flip = torch.rand(len(index), generator=generator).to(device) < 0.5

@@ -130,6 +130,8 @@ def explain_run(
     if fold is None:
         raise ConfigError(f"clip {clip_id!r} is in no test fold of run {run} (a training-only table?)")
     info = get_model_info(spec.model)
+    if info.backend != "torch":
+        raise ConfigError(f"model {spec.model!r} is not a torch model; it has no attention or gradients to draw")
     images = [name for name, spec_ in info.inputs.items() if len(spec_.shape) == 3]
     flows = [name for name in images if builder_kind(info.inputs[name]) == "flow"]
     if not flows:
