@@ -180,3 +180,14 @@ def test_a_feature_vector_is_never_mirrored(monkeypatch):
     for flip in ({"augment_flip": True}, {"test_flip": True}):
         with pytest.raises(ConfigError, match="no mirror image"):
             train_model("vector_probe", train, num_classes=2, seed=0, config=TrainConfig(epochs=1, **flip))
+
+
+def test_a_packed_table_gives_the_same_samples_without_the_cache(tiny_megc2019, tmp_path):
+    from microexp.inputs.dataset import pack_inputs
+
+    table = build_inputs(MEGC2019(tiny_megc2019).load(), FLOW, cache_dir=tmp_path / "cache")
+    expected = SampleDataset(table, FLOW).arrays()["flow"]
+    packed = pack_inputs(table, ["flow"])
+    shutil.rmtree(tmp_path / "cache")  # a worker on another machine has no cache
+    np.testing.assert_array_equal(SampleDataset(packed, FLOW).arrays()["flow"], expected)
+    assert SampleDataset(packed, FLOW)[5]["inputs"]["flow"].shape == (3, 28, 28)

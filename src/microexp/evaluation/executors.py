@@ -1,9 +1,10 @@
 """Where independent tasks run: in this process, in a local process pool, or on a Ray cluster.
 
 An executor calls ``function(task, *shared)`` once per task and yields ``(task, result)`` as each
-finishes, in any order. ``shared`` (the sample table and the model inputs) is sent to each worker once,
-not once per task. The runner writes every result as it arrives, so an interrupted run keeps its
-finished tasks; tasks are seeded from (seed, fold), so every executor gives the same results.
+finishes, in any order. ``shared`` (the sample table with the paths of its cached inputs) is sent to each
+worker once, not once per task; a cluster's workers on other machines get the inputs themselves. The
+runner writes every result as it arrives, so an interrupted run keeps its finished tasks; tasks are
+seeded from (seed, fold), so every executor gives the same results.
 
 Ray is an optional extra (``pip install 'microexp[distributed]'``): it is imported only when the
 ``ray`` executor runs.
@@ -135,6 +136,12 @@ class RayExecutor:
 
     address: str | None = None
     num_cpus: int | None = None
+
+    @property
+    def remote(self) -> bool:
+        """Whether tasks may run on other machines (a cluster joined by address): they then receive the
+        model inputs themselves, not paths into this machine's input cache."""
+        return self.address is not None
 
     def map(self, function, tasks, shared, on_epoch=None):
         ray = _import_ray()

@@ -26,7 +26,7 @@ from microexp.evaluation.executors import Executor, LocalExecutor
 from microexp.evaluation.metrics import score_by_part
 from microexp.evaluation.report import read_task_predictions, task_path, write_task_predictions
 from microexp.inputs.build import build_inputs, input_column
-from microexp.inputs.dataset import SampleDataset
+from microexp.inputs.dataset import SampleDataset, pack_inputs
 from microexp.inputs.registry import Progress
 from microexp.inputs.spec import InputSettings
 from microexp.models.registry import get_model_info
@@ -200,6 +200,8 @@ def cross_validate(
             table = build_inputs(
                 table, info.inputs, input_settings, cache_dir=cache_dir, workers=workers, progress=on_build
             )
+        if getattr(executor, "remote", False):  # workers on other machines cannot read this cache
+            table = pack_inputs(table, list(info.inputs))
         for task, frame in (executor or LocalExecutor(workers)).map(run_task, todo, (table,), on_epoch):
             if run_dir is not None:
                 write_task_predictions(saved(task), frame)

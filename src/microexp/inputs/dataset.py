@@ -19,6 +19,18 @@ from microexp.inputs.registry import builder_kind
 from microexp.inputs.spec import InputSpec
 
 
+def _load(entry: str | np.ndarray) -> np.ndarray:
+    """A cached input: its file, or the array itself in a table packed to travel (see ``pack_inputs``)."""
+    return np.load(entry) if isinstance(entry, str) else entry
+
+
+def pack_inputs(table: SampleTable, names: Sequence[str]) -> SampleTable:
+    """The built table with the arrays in place of their cache paths: for workers on other machines, which
+    cannot read this machine's cache (a Ray cluster). Costs the arrays' memory in every worker."""
+    columns = {input_column(name): [_load(p) for p in table.samples[input_column(name)]] for name in names}
+    return SampleTable(table.name, table.classes, table.samples.assign(**columns))
+
+
 class SampleDataset:
     """The rows ``rows`` (positions; default all) of a built table, for the inputs ``specs``."""
 
@@ -42,21 +54,17 @@ class SampleDataset:
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return {
-            "inputs": {name: np.load(paths[index]) for name, paths in self._paths.items()},
+            "inputs": {name: _load(paths[index]) for name, paths in self._paths.items()},
             "label": int(self.labels[index]),
             "domain": str(self.domains[index]),
             "clip_id": self.clip_ids[index],
         }
 
-    def subset(self, positions: Sequence[int]) -> SampleDataset:
-        """The samples at ``positions`` of this dataset."""
-        return SampleDataset(self.table, self.specs, self.rows[np.asarray(positions, dtype=np.int64)])
-
     def arrays(self, positions: Sequence[int] | None = None) -> dict[str, np.ndarray]:
         """Inputs of the samples at ``positions`` (default all) stacked per name: (N, *shape) float32."""
         chosen = range(len(self)) if positions is None else positions
         return {
-            name: np.stack([np.load(paths[i]) for i in chosen])
+            name: np.stack([_load(paths[i]) for i in chosen])
             if len(chosen)
             else np.zeros((0, *spec.shape), np.float32)
             for (name, paths), spec in zip(self._paths.items(), self.specs.values(), strict=True)
