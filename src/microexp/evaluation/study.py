@@ -97,8 +97,7 @@ class RunSpec:
         names = [t.dataset for t in self.tables]
         if len(set(names)) != len(names):
             raise ConfigError(f"a study names each database once; got {names}")
-        info = get_model_info(self.model)
-        check_model_options(self.model, self.model_options)
+        check_model_options(self.model, self.model_options)  # an unknown model raises here too
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not all(isinstance(s, int) for s in self.seeds):
             raise ConfigError(f"seeds: expected distinct integers such as [0, 1, 2], got {list(self.seeds)}")
         for stage in self.stages:
@@ -108,8 +107,7 @@ class RunSpec:
                     f"stage domains {list(stage.domains)}: each must be one of the study's tables {names}"
                 )
             self.train.replace(**stage.train)  # unknown or invalid training options raise now
-        self.splitter_instance(None)  # an unknown splitter or option raises now
-        del info
+        self.splitter_instance()  # an unknown splitter or option raises now
 
     @property
     def evaluated(self) -> TableSpec:
@@ -121,7 +119,7 @@ class RunSpec:
             return [(None, self.train)]
         return [(stage.domains, self.train.replace(**stage.train)) for stage in self.stages]
 
-    def splitter_instance(self, table: SampleTable | None):
+    def splitter_instance(self):
         """The splitter: the spec's, or the evaluated database's default."""
         from microexp.data.registry import get_dataset
         from microexp.data.splitters import make_splitter
@@ -304,7 +302,7 @@ def evaluate(
     table = load_study_table(spec)
     check_model_builds(spec, len(table.classes))
     check_inputs(spec, table)
-    splitter = spec.splitter_instance(table)
+    splitter = spec.splitter_instance()
     record = {**spec.record(), "table_fingerprint": table_fingerprint(table)}
     _upgrade_old_record(out, spec, record)
     open_run(out, record, overwrite=overwrite)

@@ -126,7 +126,7 @@ def explain_run(
         examples = ", ".join(samples["clip_id"].head(3))
         raise ConfigError(f"clip {clip_id!r} is not in {table.name} (clip ids look like {examples})")
     row = int(rows[0])
-    fold = next((f for f in spec.splitter_instance(table).split(table) if row in f.test), None)
+    fold = next((f for f in spec.splitter_instance().split(table) if row in f.test), None)
     if fold is None:
         raise ConfigError(f"clip {clip_id!r} is in no test fold of run {run} (a training-only table?)")
     info = get_model_info(spec.model)
