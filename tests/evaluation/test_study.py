@@ -36,6 +36,7 @@ def tables(tmp_path):
         ({"overrides": ["splitter=leave-one-out"]}, "leave-one-out"),
         ({"overrides": ["splitter.n_folds=3"]}, "n_folds"),
         ({"model": "nope"}, "unknown model 'nope'"),
+        ({"overrides": ["inputs.flow_method=dis"]}, "ships its flow inputs already made: inputs.flow_method"),
     ],
 )
 def test_a_bad_spec_is_refused_before_the_run_folder_exists(tmp_path, tiny_megc2019, changes, message):

@@ -275,7 +275,14 @@ def check_inputs(spec: RunSpec, table: SampleTable) -> None:
     from microexp.inputs.registry import builder_for
 
     for input_spec in get_model_info(spec.model).inputs.values():
-        builder_for(input_spec, table.samples, table.name)
+        builder = builder_for(input_spec, table.samples, table.name)
+        default = InputSettings()
+        changed = [n for n in builder.fixed_settings if getattr(spec.inputs, n) != getattr(default, n)]
+        if changed:
+            raise ConfigError(
+                f"{table.name} ships its {input_spec.builder} inputs already made: inputs.{', inputs.'.join(changed)} "
+                "cannot change them; leave them out, or compute the inputs from the database's frames instead"
+            )
 
 
 def _stages(spec: RunSpec):

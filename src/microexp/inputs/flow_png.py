@@ -16,6 +16,16 @@ class DistributedFlow(Builder):
     name = "flow"
     kind = "flow"
     columns = ("flow_path",)
+    fixed_settings = (
+        "face_backend",
+        "no_face",
+        "crop_size",
+        "margin",
+        "flow_method",
+        "flow_params",
+        "flow_size",
+        "norm",
+    )
 
     def sources(self, row, settings):
         return [Path(row["flow_path"])]

@@ -28,6 +28,9 @@ class Builder:
     version: ClassVar[int] = 1  # bump when the computation changes, so cached entries stop matching
     settings_used: ClassVar[tuple[str, ...]] = ()  # the InputSettings fields that change the output
     columns: ClassVar[tuple[str, ...]] = ()  # table columns it reads from (one of them, filled, suffices)
+    # settings that cannot change what it makes (the inputs were computed by someone else): setting one is
+    # refused rather than silently ignored
+    fixed_settings: ClassVar[tuple[str, ...]] = ()
 
     def applies(self, samples: pd.DataFrame) -> bool:
         """Whether this builder can make the input for every row of a table."""
