@@ -420,6 +420,55 @@ def flow(
     console.print(f"wrote {out} ({size}×{size}, {method}, {norm})")
 
 
+@app.command("dynamic-image")
+def dynamic_image_command(
+    sources: Annotated[list[Path], typer.Argument(help="Clips: video files or folders of frames (one row each).")],
+    out: Annotated[Path, typer.Option("--out", help="Output picture (.png).")],
+    onset: Annotated[
+        int | None, typer.Option("--onset", help="First frame (number in a folder, 0-based in a video); default 1st.")
+    ] = None,
+    offset: Annotated[
+        int | None, typer.Option("--offset", help="Last frame, numbered like --onset; default last.")
+    ] = None,
+    size: Annotated[int, typer.Option("--size", help="Side of the dynamic image in pixels.")] = 112,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="An FDP bundle: also its input frames' dynamic image and rebuild.")
+    ] = None,
+    backend: Annotated[str, typer.Option(help="Face backend: dlib or mtcnn.")] = "dlib",
+    no_face: Annotated[str, typer.Option(help="raise, or frame: use the whole frame as the face.")] = "raise",
+) -> None:
+    """The dynamic image (approximate rank pooling of the aligned face, onset to offset) of one or more clips,
+    as a picture: mid-grey is no change, bright brightened, dark darkened. With --model, an FDP bundle's view
+    of each clip beside it."""
+    from microexp.inputs import InputSettings
+    from microexp.training.bundle import load_bundle
+    from microexp.training.predict import clip_span, grey_frames, read_clip
+    from microexp.viz.dynamic import clip_dynamic_image, clip_table, plot_dynamic_images, rebuilt_dynamic_image
+
+    if len(sources) > 1 and (onset is not None or offset is not None):
+        raise ConfigError("--onset and --offset apply to one clip; give one source, or none of them")
+    if size < 8:
+        raise ConfigError(f"--size must be at least 8 pixels, got {size}")
+    settings = InputSettings(face_backend=backend, no_face=no_face)
+    bundle = None if model is None else load_bundle(model)
+    rows = []
+    for source in sources:
+        if not source.exists():
+            raise DataNotFoundError(f"{source} does not exist; give a video file or a folder of frames")
+        frames, numbers = read_clip(source)
+        first, last = clip_span(numbers, onset, offset, str(source))
+        table = clip_table(grey_frames(frames), numbers, str(source), first, last)
+        panels = [(f"frames {first}–{last}", clip_dynamic_image(table, size, settings))]
+        if bundle is not None:
+            target, rebuilt = rebuilt_dynamic_image(bundle, table)
+            count = bundle.inputs[next(iter(bundle.inputs))].shape[0]
+            panels += [(f"its {count} input frames", target), (f"{bundle.model_name} rebuild", rebuilt)]
+        rows.append((f"{source.parent.name}/{source.name}", panels))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_dynamic_images(rows, "dynamic images").savefig(out, dpi=110)
+    console.print(f"wrote {out} ({len(rows)} clip(s))")
+
+
 @app.command()
 def preprocess(
     out: Annotated[Path, typer.Option("--out", help="Output folder (with --dataset: the flow cache).")],

@@ -10,8 +10,13 @@ from microexp.models import create_model, get_model_info, list_models, register_
 from microexp.models.layers import Classifier
 from microexp.training.engine import flat_features
 
+# GPU-sized models: the same test, in the slow tier (fdp_paper, 58 M parameters, takes most of a minute on CPU)
+GPU_SIZED = {"fdp_paper"}
 
-@pytest.mark.parametrize("name", list_models())
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in GPU_SIZED else n for n in list_models()]
+)
 def test_every_model_runs_on_its_declared_inputs(name):
     info = get_model_info(name)
     assert set(spec.builder for spec in info.inputs.values()) <= set(builder_names())

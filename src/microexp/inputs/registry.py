@@ -73,7 +73,7 @@ def register_builder(cls: type[Builder]) -> type[Builder]:
 def _ensure_builtin_builders_loaded() -> None:
     # registration; the order is the preference: the composite's distributed flows before computing them
     from microexp.inputs import flow_png  # noqa: F401, I001
-    from microexp.inputs import apex, flow, frames, landmarks  # noqa: F401
+    from microexp.inputs import apex, dynamic_image, flow, frames, landmarks  # noqa: F401
 
 
 def builder_names() -> list[str]:

@@ -73,9 +73,24 @@ def _position(numbers: Sequence[int], number: int, what: str, source: str) -> in
     return list(numbers).index(number)
 
 
+def grey_frames(frames: np.ndarray) -> np.ndarray:
+    """(T, H, W) uint8 from RGB (T, H, W, 3) frames, with the luminance weights used when a database's
+    frames are read in grey (cv2.IMREAD_GRAYSCALE)."""
+    return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]) if frames.ndim == 4 else frames
+
+
+def clip_span(numbers: Sequence[int], onset: int | None, offset: int | None, source: str) -> tuple[int, int]:
+    """The first and last frame numbers of a clip's span (default: all of it), checked against its frames."""
+    first = numbers[0] if onset is None else numbers[_position(numbers, onset, "onset", source)]
+    last = numbers[-1] if offset is None else numbers[_position(numbers, offset, "offset", source)]
+    if last < first:
+        raise DataError(f"{source}: offset {last} comes before onset {first}")
+    return first, last
+
+
 def _clip_table(frames: np.ndarray, numbers: Sequence[int], source: str, onset: int, apex: int | None) -> SampleTable:
     """A one-row sample table holding the clip's frames in memory, as the input builders read clips."""
-    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]) if frames.ndim == 4 else frames
+    grey = grey_frames(frames)
     row = {
         "dataset": "clip",
         "subject": "clip",
@@ -85,7 +100,6 @@ def _clip_table(frames: np.ndarray, numbers: Sequence[int], source: str, onset: 
         "onset": onset,
         "apex": apex,
         "frames": (),
-        # the same luminance weights as reading a database's frames in grey (cv2.IMREAD_GRAYSCALE)
         "frame_images": grey,
         "frame_numbers": tuple(int(n) for n in numbers),
     }
