@@ -23,8 +23,9 @@ Where this differs from the released code, on purpose (the paper describes the o
   is linear with weights summing to zero, so after min-max scaling it equals the dynamic image of the raw
   frames, and a mirrored or shifted clip gets a mirrored or shifted target.
 
-Where the paper is silent, chosen here: spatial reduction pools the token map 2-D (PVT's meaning of
-it), not the flattened sequence 1-D; the decoder's stages have two 3x3 convolutions each and unpool with
+Where the paper is silent, chosen here: the rank scorer reads the frame features less their mean over
+the clip, so what all frames share cancels as in rank pooling (:class:`RankScorer`); spatial reduction
+pools the token map 2-D (PVT's meaning of it), not the flattened sequence 1-D; the decoder's stages have two 3x3 convolutions each and unpool with
 the encoder's pooling indices, and, when the representation map is smaller than the frame, end with
 bilinear upsampling stages to the frame's side; the rebuilt image passes a sigmoid and the target is
 min-max scaled to [0, 1] per clip (a still clip: 0.5), as the released training scales it.
