@@ -701,9 +701,9 @@ def demo(
             overwrite=True,
             report=_Reporter(progress, f"{model} LOSO", False),
         )
-    import pandas as pd
+    from microexp.evaluation.report import PREDICTIONS_FILE, read_predictions
 
-    predictions = pd.read_csv(run_dir / "predictions.csv")
+    predictions = read_predictions(run_dir / PREDICTIONS_FILE)
     classes = summary["classes"]
     matrix = confusion_matrix(predictions["label"], predictions["prediction"], len(classes))
     title = f"{model}, LOSO over {summary['n_folds']} synthetic subjects"
