@@ -167,6 +167,8 @@ def test_a_feature_vector_is_never_mirrored(monkeypatch):
     from microexp.training.config import TrainConfig
     from microexp.training.engine import train_model
 
+    # the built-in models first: registered into the copy, they would vanish with it when the test ends
+    registry._ensure_builtin_models_loaded()
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's model stays here
 
     @registry.register_model("vector_probe", inputs={"landmarks": (136,)})
