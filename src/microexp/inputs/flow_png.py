@@ -25,6 +25,7 @@ class DistributedFlow(Builder):
         "flow_params",
         "flow_size",
         "norm",
+        "face_geometry",
     )
 
     def sources(self, row, settings):
