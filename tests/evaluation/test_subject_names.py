@@ -11,8 +11,13 @@ from typer.testing import CliRunner
 from microexp.cli import app
 from microexp.data import registry
 from microexp.data.base import LabelMap, StillImageAdapter, image_row
-from microexp.evaluation.report import PREDICTIONS_FILE, SUMMARY_FILE, TASKS_DIR, write_task_predictions
-from microexp.evaluation.report import read_task_predictions as read_predictions
+from microexp.evaluation.report import (
+    PREDICTIONS_FILE,
+    SUMMARY_FILE,
+    TASKS_DIR,
+    read_predictions,
+    write_task_predictions,
+)
 
 SUBJECTS = ("NA", "null", "None", "KA")
 
