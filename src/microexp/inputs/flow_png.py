@@ -16,6 +16,7 @@ class DistributedFlow(Builder):
     name = "flow"
     kind = "flow"
     columns = ("flow_path",)
+    ships_input = True
     fixed_settings = (
         "face_backend",
         "no_face",
