@@ -87,3 +87,22 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
 def test_models_lists_declared_inputs():
     result = run_cli("models")
     assert result.returncode == 0 and "flow 3x28x28" in result.stdout
+
+
+def test_flow_of_a_database_crop_takes_the_frame_whole_with_face_geometry_as_cropped(tmp_path):
+    """A face crop too tight for the detector (a textured patch here): detect stops with one line naming
+    the frame; as-cropped resizes the frames whole and computes the flow."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    texture = rng.integers(0, 255, (120, 100), dtype=np.uint8)
+    Image.fromarray(texture).save(tmp_path / "onset.png")
+    Image.fromarray(np.roll(texture, 1, axis=1)).save(tmp_path / "apex.png")
+    pair = (str(tmp_path / "onset.png"), str(tmp_path / "apex.png"))
+    detect = run_cli("flow", *pair, "--out", str(tmp_path / "detect.png"))
+    assert detect.returncode == 2 and "onset.png: the dlib backend found no face" in detect.stderr
+    assert len(detect.stderr.strip().splitlines()) == 1
+    cropped = run_cli("flow", *pair, "--out", str(tmp_path / "flow.png"), "--face-geometry", "as-cropped")
+    assert cropped.returncode == 0, cropped.stderr
+    assert np.asarray(Image.open(tmp_path / "flow.png")).shape == (28, 28, 3)

@@ -393,6 +393,14 @@ def check_command(
 
 
 # --- preprocessing commands ---
+FaceGeometryOption = Annotated[
+    str,
+    typer.Option(
+        "--face-geometry",
+        help="detect (find the face, align on the eyes) or as-cropped (the frames are a database's face crops: "
+        "resize them whole, as the MEGC2019 composite's flows were made).",
+    ),
+]
 
 
 @app.command()
@@ -406,14 +414,20 @@ def flow(
     backend: Annotated[str, typer.Option(help="Face backend: dlib or mtcnn.")] = "dlib",
     crop_size: Annotated[int, typer.Option(help="Aligned face crop side; flow is computed at it.")] = 128,
     no_face: Annotated[str, typer.Option(help="raise, or frame: use the whole frame as the face.")] = "raise",
+    face_geometry: FaceGeometryOption = "detect",
 ) -> None:
-    """Optical flow and strain between two frames of one face, as a model-ready PNG."""
+    """Optical flow and strain between two frames of one face, as a model-ready PNG.
+
+    Frames that are a database's own face crops (CASME II Cropped/, SAMM or SMIC-HS crops): pass
+    --face-geometry as-cropped to get the MEGC2019 composite's flows (docs/results/face_geometry.md)."""
     import cv2
 
     from microexp.preprocess.flow import normalise
     from microexp.preprocess.pipeline import FlowSettings, pair_flow
 
-    settings = FlowSettings(backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size)
+    settings = FlowSettings(
+        backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size, geometry=face_geometry
+    )
     image = normalise(pair_flow(onset, apex, settings), norm)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
@@ -436,6 +450,7 @@ def dynamic_image_command(
     ] = None,
     backend: Annotated[str, typer.Option(help="Face backend: dlib or mtcnn.")] = "dlib",
     no_face: Annotated[str, typer.Option(help="raise, or frame: use the whole frame as the face.")] = "raise",
+    face_geometry: FaceGeometryOption = "detect",
 ) -> None:
     """The dynamic image (approximate rank pooling of the aligned face, onset to offset) of one or more clips,
     as a picture: mid-grey is no change, bright brightened, dark darkened. With --model, an FDP bundle's view
@@ -449,7 +464,7 @@ def dynamic_image_command(
         raise ConfigError("--onset and --offset apply to one clip; give one source, or none of them")
     if size < 8:
         raise ConfigError(f"--size must be at least 8 pixels, got {size}")
-    settings = InputSettings(face_backend=backend, no_face=no_face)
+    settings = InputSettings(face_backend=backend, no_face=no_face, face_geometry=face_geometry)
     bundle = None if model is None else load_bundle(model)
     rows = []
     for source in sources:
@@ -488,6 +503,14 @@ def preprocess(
     backend: Annotated[str, typer.Option(help="Face backend: dlib or mtcnn.")] = "dlib",
     crop_size: Annotated[int, typer.Option(help="Aligned face crop side; flow is computed at it.")] = 128,
     no_face: Annotated[str, typer.Option(help="raise, or frame: use the whole frame as the face.")] = "raise",
+    face_geometry: Annotated[
+        str | None,
+        typer.Option(
+            "--face-geometry",
+            help="detect (find and align the face) or as-cropped (the frames are the database's face crops: "
+            "resize them whole). Default: detect for one clip, the database's declaration with --dataset.",
+        ),
+    ] = None,
 ) -> None:
     """One clip from its frame folder: aligned crops, the apex, the onset→apex flow and its pictures.
 
@@ -508,12 +531,20 @@ def preprocess(
     from microexp.preprocess.pipeline import FlowSettings, preprocess_clip
     from microexp.preprocess.video import list_frames
 
-    settings = FlowSettings(backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size)
     if dataset is not None:
         if data_dir is None:
             raise ConfigError("--dataset needs --data-dir, the folder of your copy of the database")
-        _preprocess_database(dataset, data_dir, label_map, out, settings, norm, workers)
+        settings = FlowSettings(backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size)
+        _preprocess_database(dataset, data_dir, label_map, out, settings, norm, workers, face_geometry or "auto")
         return
+    settings = FlowSettings(
+        backend=backend,
+        no_face=no_face,
+        crop_size=crop_size,
+        method=method,
+        size=size,
+        geometry=face_geometry or "detect",
+    )
     if frames is None or onset is None:
         raise ConfigError("give --frames and --onset for one clip, or --dataset and --data-dir for a database")
     with Progress(console=err_console, transient=True) as progress:
@@ -531,6 +562,7 @@ def preprocess(
         "onset": str(result.frames[0].name),
         "apex": apex_path.name,
         "apex_method": result.apex.method,
+        "face_geometry": settings.geometry,
         "face_backend": backend,
         "face_score": result.face.score,
         "alignment_matrix": result.matrix.tolist(),
@@ -543,7 +575,7 @@ def preprocess(
     console.print(f"{len(result.frames)} frames aligned; apex {apex_path.name} ({result.apex.method}); wrote {out}")
 
 
-def _preprocess_database(dataset, data_dir, label_map, out, settings, norm, workers) -> None:
+def _preprocess_database(dataset, data_dir, label_map, out, settings, norm, workers, face_geometry) -> None:
     from microexp.data.registry import load_table
     from microexp.inputs.build import build_inputs
     from microexp.inputs.spec import InputSettings, InputSpec
@@ -556,6 +588,7 @@ def _preprocess_database(dataset, data_dir, label_map, out, settings, norm, work
         flow_method=settings.method,
         flow_size=settings.size,
         norm=norm,
+        face_geometry=face_geometry,
     )
     with _progress_bar() as progress:
         bar = progress.add_task(f"optical flow of {table.name}", total=len(table))
@@ -750,9 +783,9 @@ def demo(
             overwrite=True,
             report=_Reporter(progress, f"{model} LOSO", False),
         )
-    import pandas as pd
+    from microexp.evaluation.report import PREDICTIONS_FILE, read_predictions
 
-    predictions = pd.read_csv(run_dir / "predictions.csv")
+    predictions = read_predictions(run_dir / PREDICTIONS_FILE)
     classes = summary["classes"]
     matrix = confusion_matrix(predictions["label"], predictions["prediction"], len(classes))
     title = f"{model}, LOSO over {summary['n_folds']} synthetic subjects"

@@ -237,9 +237,9 @@ def test_jaffe_bad_name_is_named(tmp_path):
 
 
 def test_jaffe_face_crop_from_a_full_photo(tmp_path):
-    """A JAFFE table keeps the whole photo; still_faces="detect" detects, aligns and crops its face: a real
-    face photo (a CASME II frame on a wide white margin, saved as a JAFFE tiff) becomes a 48x48 grey crop of
-    face, not background."""
+    """A JAFFE table keeps the whole photo and declares it a full photograph, so by default the apex builder
+    detects, aligns and crops its face: a real face photo (a CASME II frame on a wide white margin, saved as
+    a JAFFE tiff) becomes a 48x48 grey crop of face, not background; still_faces="as-given" keeps it whole."""
     frame = np.asarray(Image.open(shared_path("frames", "casme2_sequence", "001.jpg")).convert("L"))
     canvas = np.pad(frame, 280, constant_values=255)  # mostly white margin, so a crop that kept it would show
     (tmp_path / "jaffe").mkdir()
@@ -247,8 +247,11 @@ def test_jaffe_face_crop_from_a_full_photo(tmp_path):
     table = JAFFE(tmp_path / "jaffe").load()
     assert "apex_image" not in table.samples.columns  # loading detects no face
     apex = {"apex": InputSpec("apex", (1, 48, 48))}
-    whole = load_inputs(table, apex, InputSettings(), cache_dir=tmp_path / "cache")["apex"]
-    face = load_inputs(table, apex, InputSettings(still_faces="detect"), cache_dir=tmp_path / "cache")["apex"]
+    assert table.samples["face_geometry"].tolist() == ["detect"]
+    whole = load_inputs(table, apex, InputSettings(still_faces="as-given"), cache_dir=tmp_path / "cache")["apex"]
+    face = load_inputs(table, apex, InputSettings(), cache_dir=tmp_path / "cache")["apex"]
+    explicit = load_inputs(table, apex, InputSettings(still_faces="detect"), cache_dir=tmp_path / "cache")["apex"]
+    np.testing.assert_array_equal(face, explicit)
     assert face.shape == (1, 1, 48, 48) and face.dtype == np.float32
     assert face.min() >= 0 and face.max() <= 255 and np.array_equal(face, face.round())  # grey levels, as read
     assert whole.mean() > 230  # as given, the photo is resized whole, margin included

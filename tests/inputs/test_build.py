@@ -167,6 +167,8 @@ def test_a_feature_vector_is_never_mirrored(monkeypatch):
     from microexp.training.config import TrainConfig
     from microexp.training.engine import train_model
 
+    # the built-in models first: registered into the copy, they would vanish with it when the test ends
+    registry._ensure_builtin_models_loaded()
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # the test's model stays here
 
     @registry.register_model("vector_probe", inputs={"landmarks": (136,)})
@@ -191,3 +193,18 @@ def test_a_packed_table_gives_the_same_samples_without_the_cache(tiny_megc2019, 
     shutil.rmtree(tmp_path / "cache")  # a worker on another machine has no cache
     np.testing.assert_array_equal(SampleDataset(packed, FLOW).arrays()["flow"], expected)
     assert SampleDataset(packed, FLOW)[5]["inputs"]["flow"].shape == (3, 28, 28)
+
+
+def test_shipped_flows_are_preferred_whatever_order_the_builders_were_imported_in(tiny_megc2019, monkeypatch):
+    """A table with both distributed flow files and frames reads the distributed files; which builder served
+    it once depended on which builder module a process happened to import first."""
+    from microexp.inputs import registry
+    from microexp.inputs.flow_png import DistributedFlow
+
+    table = MEGC2019(tiny_megc2019).load()
+    samples = table.samples.assign(frames=[(p,) for p in table.samples["flow_path"]])
+    builder_for(FLOW["flow"], samples)  # the built-in builders registered
+    monkeypatch.setitem(registry._BUILDERS, "flow", [])
+    registry.register_builder(ComputedFlow)  # as if inputs.flow were imported before inputs.flow_png
+    registry.register_builder(DistributedFlow)
+    assert isinstance(builder_for(FLOW["flow"], samples), DistributedFlow)

@@ -85,3 +85,25 @@ def test_nms_keeps_the_best_of_overlapping_boxes_and_separate_ones():
     assert nms(boxes, scores, 0.5).tolist() == [3, 1, 2]  # the small box barely overlaps by union
     assert nms(boxes, scores, 0.5, mode="min").tolist() == [3, 2]  # nested in box 1 by the smaller area
     assert nms(torch.zeros(0, 4), torch.zeros(0), 0.5).numel() == 0
+
+
+@pytest.mark.parametrize("view", ["slice of a larger frame", "mirror image", "one channel of RGB"])
+def test_dlib_finds_the_face_in_a_non_contiguous_view(view):
+    """dlib reads a numpy view's buffer as if it were contiguous: without a copy it saw sheared pixels and
+    silently found no face. The astronaut portrait ships with scikit-image."""
+    from skimage import data
+
+    rgb = data.astronaut()
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    image = {
+        "slice of a larger frame": np.pad(grey, 60)[60:-60, 60:-60],
+        "mirror image": grey[:, ::-1],
+        "one channel of RGB": rgb[..., 1],
+    }[view]
+    assert not image.flags["C_CONTIGUOUS"]
+    detector = get_detector("dlib")
+    faces = detector.detect(image)
+    assert faces, f"no face found in the {view}"
+    expected = detector.detect(np.ascontiguousarray(image))[0]
+    np.testing.assert_allclose(faces[0].box, expected.box)
+    np.testing.assert_allclose(faces[0].landmarks, expected.landmarks)

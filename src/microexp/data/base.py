@@ -174,6 +174,11 @@ class DatabaseAdapter:
     # The owner's sheet holds one row per clip in these columns (``None``: the adapter reads its sheet itself).
     sheet_columns: ClassVar[SheetColumns | None] = None
     sheet_header_row: ClassVar[int] = 0  # zero-based row of the column names
+    # What the database's pictures are: "detect" (frames or photographs in which the face is to be found and
+    # aligned) or "as-cropped" (the database's own face crops, resized whole). Every row of the table
+    # carries it in the column ``face_geometry``, which the input setting ``face_geometry=auto`` (the
+    # default) follows. An adapter whose copies differ (CASME II's two layouts) sets it per instance.
+    face_geometry: ClassVar[str] = "detect"
 
     def __init__(
         self, root: str | Path | None = None, *, sheet: str | Path | Sequence[str | Path] | None = None
@@ -347,6 +352,7 @@ class DatabaseAdapter:
                     "subject": row["subject"],
                     "clip_id": make_clip_id(self.name, row["subject"], row["clip"]),
                     "clip": row["clip"],
+                    "face_geometry": self.face_geometry,
                 }
             )
         return build_table(f"{self.name}:{label_map.name}", label_map.classes, samples)
@@ -417,9 +423,10 @@ class StillImageAdapter(DatabaseAdapter):
     the apex input builder reads it like a micro-expression apex crop. Databases that ship pixels instead of
     files (FER-2013) put the uint8 array in ``apex_image`` instead.
 
-    The images are kept as shipped. Where they are full photographs (JAFFE 256x256, CK+ 640x490) and the
-    model takes a face, the apex builder detects, aligns and crops it at the model's size:
-    ``--set inputs.still_faces=detect`` (CLI), ``InputSettings(still_faces="detect")`` (Python).
+    The images are kept as shipped. Where they are full photographs (JAFFE 256x256, CK+ 640x490) the
+    adapter declares ``face_geometry = "detect"`` and the apex builder detects, aligns and crops the face at
+    the model's size; face crops (CK+48, FER-2013) declare "as-cropped" and are resized as they are. The
+    input settings ``still_faces`` (as-given, detect) and ``face_geometry`` override the declaration.
     """
 
     default_sheets = ()

@@ -3,8 +3,8 @@
 Layout (``root``)::
 
     CASME2-coding-20140508.xlsx                 or the 2019 revision, CASME2-coding-20190701.xlsx
-    CASME2_RAW_selected/sub01/EP02_01f/img46.jpg    layout="raw"
-    Cropped/sub01/EP02_01f/reg_img46.jpg            layout="cropped"
+    CASME2_RAW_selected/sub01/EP02_01f/img46.jpg    layout="raw": faces detected and aligned
+    Cropped/sub01/EP02_01f/reg_img46.jpg            layout="cropped": the owners' face crops, resized whole
 
 Both coding sheets have the columns Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame, Action Units,
 Estimated Emotion (the 2019 one adds blank spacer columns and Objective Classes, writes the apex of
@@ -73,6 +73,9 @@ class CASME2(DatabaseAdapter):
         if layout not in LAYOUTS:
             raise ConfigError(f"CASME II: unknown layout {layout!r}; expected one of {sorted(LAYOUTS)}")
         self.layout_name = layout
+        # Cropped/ holds the owners' face crops, from which the MEGC2019 composite's flows were made: they are
+        # resized whole; the raw frames show more than the face, which is found and aligned.
+        self.face_geometry = "as-cropped" if layout == "cropped" else "detect"
 
     @staticmethod
     def subject_name(value: object) -> str:

@@ -128,6 +128,7 @@ class CKPlus(DatabaseAdapter):
     label_maps = _label_maps(with_neutral=False)  # a sequence shows one emotion: no neutral class
     default_label_map = "7class"
     default_splitter = "subject-kfold"
+    face_geometry = "detect"  # 640x490 photographs of head and shoulders: flows and the peak face need the face
 
     def read_clips(self) -> list[dict]:
         root = self.require_root()
@@ -163,6 +164,7 @@ class CKPlusStills(StillImageAdapter):
     label_maps = _label_maps(with_neutral=True)
     default_label_map = "7class"
     default_splitter = "subject-kfold"
+    face_geometry = "detect"  # full 640x490 photographs: the face is cropped from each
 
     def __init__(self, root=None, *, sheet=None, peak_frames: int = 3):
         super().__init__(root, sheet=sheet)
@@ -187,6 +189,7 @@ class CKPlus48(StillImageAdapter):
     label_maps = _label_maps(with_neutral=False)
     default_label_map = "7class"
     default_splitter = "subject-kfold"
+    face_geometry = "as-cropped"  # 48x48 face crops already
 
     def read_clips(self) -> list[dict]:
         root = self.require_root()

@@ -9,9 +9,14 @@ with the reason. Names follow the official list and :mod:`microexp.data.megc2019
 
 Layout (``root``)::
 
-    CASME2/   a CASME II copy (see casme2.py)
-    SAMM/     a SAMM copy (see samm.py)
-    SMIC/HS/  the SMIC-HS folder (see smic.py)
+    CASME2/   a CASME II copy (see casme2.py); its Cropped/ frames are read when the copy has them
+    SAMM/     a SAMM copy (see samm.py), or SAMM_CROP/: the cropped copy, read when present
+    SMIC/HS/  the SMIC-HS folder (see smic.py), or SMIC/SMIC_all_cropped/HS/: the crops, read when present
+
+The distributed composite's flows were computed from the three databases' face crops, each resized whole
+to the square. Where the copy has the crops, they are read and declared ``as-cropped``, so the computed
+inputs are made the same way (docs/results/face_geometry.md measures how close); otherwise the raw frames
+are read and their faces detected and aligned.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from microexp.data.base import CheckReport, LabelMap
-from microexp.data.casme2 import CASME2
+from microexp.data.casme2 import CASME2, LAYOUTS
 from microexp.data.samm import SAMM
 from microexp.data.schema import SampleTable, make_clip_id
 from microexp.data.smic import SMIC
@@ -43,6 +48,21 @@ def official_smic_name(name: str) -> str:
     head, _, rest = name.partition("_")
     padded = f"s{int(head[1:]):02d}"
     return f"{padded}_{rest}" if rest else padded
+
+
+def _casme2_part(base: Path | None) -> CASME2:
+    if base is None:
+        return CASME2(None)
+    cropped = (base / "CASME2" / LAYOUTS["cropped"]).is_dir()
+    return CASME2(base / "CASME2", layout="cropped" if cropped else "raw")
+
+
+def _cropped_or_raw(adapter, base: Path | None, cropped: tuple[str, ...], raw: tuple[str, ...]):
+    if base is None:
+        return adapter(None)
+    if base.joinpath(*cropped).is_dir():
+        return adapter(base.joinpath(*cropped), cropped=True)
+    return adapter(base.joinpath(*raw), cropped=False)
 
 
 class MEGC2019Composite:
@@ -71,9 +91,9 @@ class MEGC2019Composite:
     ):
         base = Path(root) if root is not None else None
         self.parts = {
-            "casme2": casme2 or CASME2(base / "CASME2" if base else None),
-            "smic": smic or SMIC(base / "SMIC" / "HS" if base else None),
-            "samm": samm or SAMM(base / "SAMM" if base else None),
+            "casme2": casme2 or _casme2_part(base),
+            "smic": smic or _cropped_or_raw(SMIC, base, ("SMIC", "SMIC_all_cropped", "HS"), ("SMIC", "HS")),
+            "samm": samm or _cropped_or_raw(SAMM, base, ("SAMM_CROP",), ("SAMM",)),
         }
 
     def _label_map_of(self, part: str) -> str:

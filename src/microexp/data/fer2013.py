@@ -32,6 +32,7 @@ class FER2013(StillImageAdapter):
     label_maps = {"7class": LabelMap("7class", CODES, {w: w for w in CODES}, "the 7 classes of the csv")}
     default_label_map = "7class"
     default_splitter = "official"
+    face_geometry = "as-cropped"  # 48x48 face crops
 
     def read_clips(self) -> list[dict]:
         rows = []

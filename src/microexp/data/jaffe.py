@@ -6,8 +6,8 @@ Layout (``root``)::
     KA.AN1.39.tiff      <subject>.<emotion code><repetition>.<image number>.tiff
 
 Emotion codes: AN anger, DI disgust, FE fear, HA happy, NE neutral, SA sadness, SU surprise. The photos show
-the head and shoulders: build the face crops expression models take with ``--set inputs.still_faces=detect``
-(CLI) or ``InputSettings(still_faces="detect")`` (Python).
+the head and shoulders, so the adapter declares ``face_geometry = "detect"``: the apex builder crops every
+face (``--set inputs.still_faces=as-given`` keeps the whole photographs).
 With 10 subjects, evaluate by subject: the default is 5 folds of two women each (see ``JAFFE``).
 """
 
@@ -34,7 +34,7 @@ _NAME = re.compile(r"^([A-Z]{2})\.([A-Z]{2})(\d+)\.(\d+)$")
 class JAFFE(StillImageAdapter):
     name = "jaffe"
     title = "JAFFE"
-    description = "JAFFE: 213 photos, 10 subjects, 7 expressions (6 basic + neutral); faces: inputs.still_faces=detect"
+    description = "JAFFE: 213 photos, 10 subjects, 7 expressions (6 basic + neutral); faces cropped from the photos"
     layout = "KA.AN1.39.tiff (<subject>.<emotion><n>.<image>.tiff)"
     label_maps = {
         "7class": LabelMap(
@@ -53,6 +53,7 @@ class JAFFE(StillImageAdapter):
     # in the table (any copy or label map that loses one fails); 5 folds of two women each leaves that
     # margin and still trains on 8 of the 10. Choose splitter "loso" to compare with leave-one-subject-out.
     default_splitter_options = MappingProxyType({"n_splits": 5})
+    face_geometry = "detect"  # head-and-shoulders photographs: the face is cropped from each
 
     def read_clips(self) -> list[dict]:
         root = self.require_root()

@@ -143,6 +143,7 @@ class MEGC2019:
                     "emotion": CLASSES[label],
                     "flow_path": str(flow_path),
                     "apex_path": str(apex_root / image),
+                    "face_geometry": "as-cropped",  # the apex images are face crops
                 }
             )
         if missing:

@@ -4,6 +4,12 @@ Layout (``root``)::
 
     SAMM_Micro_FACS_Codes_v2.xlsx       13 lines of notes, the header on row 14
     006/006_1_2/006_05562.jpg           <subject>/<clip>/<subject>_<frame, 5 digits>.jpg
+
+The owners ship the full 2040x1088 frames; the cropped copy the MEGC challenges used (and the composite's
+flows were made from) has the same layout in a folder usually named ``SAMM_CROP`` or ``SAMM_Cropped``. Its
+frames are face crops, resized whole (``face_geometry`` "as-cropped"); the full frames have their face
+detected. ``cropped=None`` (default) tells them apart by the folder's name (it contains "crop");
+``cropped=True`` or ``False`` says it outright.
 """
 
 from __future__ import annotations
@@ -65,6 +71,12 @@ class SAMM(DatabaseAdapter):
             ),
         ),
     }
+
+    def __init__(self, root=None, *, sheet=None, cropped: bool | None = None):
+        super().__init__(root, sheet=sheet)
+        if cropped is None:
+            cropped = self.root is not None and "crop" in self.root.name.lower()
+        self.face_geometry = "as-cropped" if cropped else "detect"
 
     @staticmethod
     def subject_name(value: object) -> str:

@@ -4,6 +4,11 @@ Layout (``root``, the HS folder of the release)::
 
     s1/micro/negative/s1_ne_01/image090823.bmp      s<subject>/micro/<class>/s<subject>_<ne|po|sur>_<nn>/
 
+The release holds two such HS folders: ``SMIC_all_raw/HS`` (640x480 frames, the face detected and aligned)
+and ``SMIC_all_cropped/HS`` (the owners' face crops, from which the composite's flows were made: resized
+whole, ``face_geometry`` "as-cropped"). ``cropped=None`` (default) tells them apart by the name of the root
+or its parent folder (it contains "crop"); ``cropped=True`` or ``False`` says it outright.
+
 The release has no annotation sheet and no apex: the clip list and labels come from the folder tree.
 An optional community sheet (``smic_apex.xlsx``: subject, clip, onset_frame, apex_frame, offset_frame)
 adds onset, apex and offset; its frame numbers are the long recordings' image numbers.
@@ -37,6 +42,13 @@ class SMIC(DatabaseAdapter):
     }
     default_label_map = "3class"
     default_splitter = "loso"
+
+    def __init__(self, root=None, *, sheet=None, cropped: bool | None = None):
+        super().__init__(root, sheet=sheet)
+        if cropped is None:
+            names = (self.root.name, self.root.parent.name) if self.root is not None else ()
+            cropped = any("crop" in name.lower() for name in names)
+        self.face_geometry = "as-cropped" if cropped else "detect"
 
     def read_clips(self) -> list[dict]:
         if self.sheets is not None:

@@ -27,8 +27,11 @@ CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_FILE = "predictions.csv"
 TASKS_DIR = "tasks"
-# Columns read back as text: a subject such as SAMM's "006" must not become the number 6.
-_TEXT_COLUMNS = ("fold", "subject", "clip_id", "part")
+# How the columns of a predictions file read back. Everything is read as the text written and only these
+# are converted: no type or missing-value guessing, so SAMM's subject "006" stays "006" and JAFFE's subject
+# "NA" (or a subject called "null") stays a subject instead of becoming missing.
+_INTEGER_COLUMNS = ("seed", "label", "prediction")
+_PROBABILITY_PREFIX = "p_"
 
 
 def _write_atomically(path: Path, write: Callable[[TextIO], Any]) -> None:
@@ -99,8 +102,16 @@ def write_task_predictions(path: Path, predictions: pd.DataFrame) -> None:
     _write_atomically(path, lambda stream: predictions.to_csv(stream, index=False))
 
 
-def read_task_predictions(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={column: str for column in _TEXT_COLUMNS})
+def read_predictions(path: Path) -> pd.DataFrame:
+    """A task's or a run's predictions file exactly as written: text columns as text (nothing is taken for
+    a missing value), seed, label and prediction as integers, class probabilities as floats."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    for column in frame.columns:
+        if column in _INTEGER_COLUMNS:
+            frame[column] = frame[column].astype("int64")
+        elif column.startswith(_PROBABILITY_PREFIX):
+            frame[column] = frame[column].astype("float64")
+    return frame
 
 
 def count_finished_tasks(out_dir: Path) -> int:

@@ -24,7 +24,7 @@ from microexp.data.splitters import Fold, LeaveOneSubjectOut, Splitter
 from microexp.errors import DataError
 from microexp.evaluation.executors import Executor, LocalExecutor
 from microexp.evaluation.metrics import score_by_part
-from microexp.evaluation.report import read_task_predictions, task_path, write_task_predictions
+from microexp.evaluation.report import read_predictions, task_path, write_task_predictions
 from microexp.inputs.build import build_inputs, input_column
 from microexp.inputs.dataset import SampleDataset, pack_inputs
 from microexp.inputs.registry import Progress
@@ -191,7 +191,7 @@ def cross_validate(
 
     # With a run folder, every result is read back from its file, so a resumed run pools exactly the
     # same values as an uninterrupted one.
-    results = {} if run_dir is None else {t.name: read_task_predictions(saved(t)) for t in tasks if saved(t).exists()}
+    results = {} if run_dir is None else {t.name: read_predictions(saved(t)) for t in tasks if saved(t).exists()}
     todo = [task for task in tasks if task.name not in results]
     if results:
         logger.info("%s: %d of %d tasks already finished in %s", model, len(results), len(tasks), run_dir)
@@ -205,7 +205,7 @@ def cross_validate(
         for task, frame in (executor or LocalExecutor(workers)).map(run_task, todo, (table,), on_epoch):
             if run_dir is not None:
                 write_task_predictions(saved(task), frame)
-                frame = read_task_predictions(saved(task))
+                frame = read_predictions(saved(task))
             results[task.name] = frame
             if on_task_done:
                 on_task_done(len(results), len(tasks), task.name)

@@ -260,6 +260,22 @@ def table_fingerprint(table: SampleTable) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def inputs_by_dataset(table: SampleTable, settings: InputSettings) -> dict[str, dict[str, str]]:
+    """The face geometry and still-face handling each database of the table is built with: the settings'
+    ``auto`` resolved by what each adapter declares (a composite's parts may differ). Recorded in the run
+    folder and the bundle, so a record says how the faces were taken, not only "auto"."""
+    resolved: dict[str, dict[str, set[str]]] = {}
+    for row in table.samples.to_dict("records"):
+        row_settings = settings.resolve_for_row(row)
+        entry = resolved.setdefault(str(row["dataset"]), {"face_geometry": set(), "still_faces": set()})
+        entry["face_geometry"].add(row_settings.face_geometry)
+        entry["still_faces"].add(row_settings.still_faces)
+    return {
+        dataset: {key: ", ".join(sorted(values)) for key, values in entry.items()}
+        for dataset, entry in sorted(resolved.items())
+    }
+
+
 def check_model_builds(spec: RunSpec, num_classes: int) -> None:
     """Build the model once, so a bad option value fails now, not in every worker after the inputs."""
     try:
@@ -310,7 +326,11 @@ def evaluate(
     check_model_builds(spec, len(table.classes))
     check_inputs(spec, table)
     splitter = spec.splitter_instance()
-    record = {**spec.record(), "table_fingerprint": table_fingerprint(table)}
+    record = {
+        **spec.record(),
+        "table_fingerprint": table_fingerprint(table),
+        "inputs_by_dataset": inputs_by_dataset(table, spec.inputs),
+    }
     _upgrade_old_record(out, spec, record)
     open_run(out, record, overwrite=overwrite)
     if is_complete(out):
@@ -402,7 +422,11 @@ def train_bundle(
         trained,
         classes=table.classes,
         dataset=table.name,
-        preprocessing={"inputs": spec.inputs.as_dict(), "trained_on": table.name},
+        preprocessing={
+            "inputs": spec.inputs.as_dict(),
+            "inputs_by_dataset": inputs_by_dataset(table, spec.inputs),
+            "trained_on": table.name,
+        },
         train_config=spec.train,
     )
     return path, table

@@ -6,8 +6,10 @@ processes then receive the table, never the arrays, and load the samples they tr
 (:class:`~microexp.inputs.dataset.SampleDataset`).
 
 A cache entry's key is the bytes of the files (or in-memory frames) the builder reads, the builder's name
-and version, the declared shape and the settings the builder uses: a corrected frame, a changed setting or
-a new builder version never reads an old entry, and a moved database still hits. Facts a builder found (a
+and version, the declared shape and the settings the builder uses, resolved for the row (``auto`` face
+geometry becomes what the row's database declares, :meth:`InputSettings.resolve_for_row`): a corrected
+frame, a changed setting or a new builder version never reads an old entry, and a moved database still
+hits. Facts a builder found (a
 spotted apex, the face box) are kept beside the array and come back as columns.
 """
 
@@ -18,6 +20,7 @@ import json
 import logging
 import multiprocessing
 import tempfile
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -69,6 +72,7 @@ def _info_path(array_path: Path) -> Path:
 
 
 def _build_one(builder: Builder, row: dict, spec: InputSpec, settings: InputSettings, path: str) -> str:
+    """Build one entry with ``settings`` resolved for ``row``."""
     array, info = builder.build(row, spec.shape, settings)
     if tuple(array.shape) != spec.shape:
         raise ConfigError(
@@ -122,15 +126,16 @@ def build_inputs(
     paths: dict[str, list[str]] = {}
     todo: list[tuple[Builder, dict, InputSpec, str]] = []
     queued: set[str] = set()
+    resolved = [settings.resolve_for_row(row) for row in rows]
     for name, spec in specs.items():
         builder = builder_for(spec, table.samples, table.name)
         paths[name] = []
-        for row in rows:
-            path = cache.path(entry_key(builder, spec, settings, builder.sources(row, settings)))
+        for row, row_settings in zip(rows, resolved, strict=True):
+            path = cache.path(entry_key(builder, spec, row_settings, builder.sources(row, row_settings)))
             paths[name].append(str(path))
             if not path.is_file() and str(path) not in queued:  # identical clips are built once
                 queued.add(str(path))
-                todo.append((builder, row, spec, str(path)))
+                todo.append((builder, row, spec, row_settings, str(path)))
     if todo:
         logger.info(
             "%s: building %d input(s), %d cached", table.name, len(todo), sum(map(len, paths.values())) - len(todo)
@@ -139,15 +144,14 @@ def build_inputs(
             folder.mkdir(parents=True, exist_ok=True)
         if workers == 1 or len(todo) == 1:
             for done, job in enumerate(todo, 1):
-                builder, row, spec, path = job
-                _build_one(builder, row, spec, settings, path)
+                _build_one(*job)
                 if progress:
                     progress(done, len(todo))
         else:
             # spawn, not fork: forking a process that already runs torch/OpenCV threads can deadlock
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-                futures = [pool.submit(_build_one, b, r, s, settings, p) for b, r, s, p in todo]
+                futures = [pool.submit(_build_one, *job) for job in todo]
                 try:
                     for done, future in enumerate(futures, 1):
                         future.result()
@@ -157,6 +161,7 @@ def build_inputs(
                     for future in futures:
                         future.cancel()
     samples = table.samples.assign(**{input_column(name): values for name, values in paths.items()})
+    _warn_faceless_photographs(table, paths, rows)
     spotted = _spotted_apexes(paths)
     if spotted is not None:
         samples["apex_spotted"] = spotted
@@ -167,6 +172,26 @@ def read_info(array_path: str | Path) -> dict[str, Any]:
     """The facts a builder recorded beside a cached array ({} when it recorded none)."""
     path = _info_path(Path(array_path))
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _warn_faceless_photographs(table: SampleTable, paths: Mapping[str, list[str]], rows: list[dict]) -> None:
+    """Say which photographs had no face and were used whole (``no_face="frame"``): a model trained on
+    them sees head, shoulders and background there. Told on every build, from the facts kept in the cache,
+    so a rerun that reads the cache says it too (worker processes cannot warn for the caller)."""
+    for values in paths.values():
+        faceless = []
+        for row, path in zip(rows, values, strict=True):
+            info = read_info(path)
+            if info.get("still_face") and info.get("face_scheme") == "frame":
+                faceless.append(str(row.get("apex_path") or row["clip_id"]))
+        if faceless:
+            shown = ", ".join(faceless[:3]) + (f" and {len(faceless) - 3} more" if len(faceless) > 3 else "")
+            message = (
+                f"{table.name}: no face found in {len(faceless)} photograph(s), used whole instead: {shown}; "
+                "check them, or try --set inputs.face_backend=mtcnn"
+            )
+            logger.warning(message)
+            warnings.warn(message, stacklevel=3)
 
 
 def _spotted_apexes(paths: Mapping[str, list[str]]) -> pd.Series | None:

@@ -1,5 +1,6 @@
 """One clip's frames as builders read them: files named in the table, or frames already in memory (a
-decoded video), with the onset, apex and offset resolved to positions and one face alignment per clip."""
+decoded video), with the onset, apex and offset resolved to positions and one face alignment per clip
+(or, for frames that are a database's face crops, ``face_geometry="as-cropped"``, the whole frame)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pandas as pd
 
 from microexp.errors import DataError
 from microexp.inputs.spec import InputSettings
-from microexp.preprocess.align import align_frames, alignment_matrix
-from microexp.preprocess.faces import Face, best_face, get_detector
+from microexp.preprocess.align import align_frames
+from microexp.preprocess.faces import Face
+from microexp.preprocess.pipeline import face_transform
 from microexp.preprocess.video import find_frame, frame_number, read_frames
 
 
@@ -104,19 +106,30 @@ def phases(frames: ClipFrames, row: Mapping[str, Any]) -> Phases:
 def aligned(
     frames: ClipFrames, positions: Sequence[int], settings: InputSettings, size: int | None = None
 ) -> tuple[np.ndarray, Face]:
-    """The frames at ``positions`` cropped by one similarity transform, from the face found on the first
-    of them (the onset): (len, size, size) uint8, and that face."""
+    """The frames at ``positions`` cropped by one transform: (len, size, size) uint8, and the face it came
+    from. ``face_geometry`` "detect": the face found on the first of them (the onset), aligned on its eyes;
+    "as-cropped": each frame whole, resized to the square (the face is the frame). ``settings`` are
+    resolved for the row (:meth:`InputSettings.resolve_for_row`); an unresolved "auto" detects."""
     pixels = frames.read(positions)
     where = (
         frames.paths[positions[0]]
         if frames.paths is not None
         else f"{frames.name} frame {frames.numbers[positions[0]]}"
     )
-    face = best_face(pixels[0], get_detector(settings.face_backend), where, settings.no_face)
     side = settings.crop_size if size is None else size
-    matrix = alignment_matrix(face, side, settings.margin)
+    face, matrix = face_transform(
+        pixels[0],
+        where,
+        geometry=settings.flow.geometry,
+        backend=settings.face_backend,
+        no_face=settings.no_face,
+        size=side,
+        margin=settings.margin,
+    )
     return align_frames(pixels, matrix, side), face
 
 
 def face_record(face: Face) -> dict[str, Any]:
-    return {"face_box": [float(v) for v in face.box], "face_score": float(face.score)}
+    """What a built input records of its face: the box in the first frame's pixels, the detector's score and
+    whether a face was detected ("frame": the whole frame stood in, by ``as-cropped`` or ``no_face``)."""
+    return {"face_box": [float(v) for v in face.box], "face_score": float(face.score), "face_scheme": face.scheme}

@@ -1,5 +1,6 @@
 """The onset→apex optical flow of a clip computed from its frames: the face found on the onset frame,
-both frames cropped by that one alignment, TV-L1 (or the chosen method) between them, then u, v and
+both frames cropped by that one alignment (or both resized whole when they are the database's face crops,
+``face_geometry="as-cropped"``), TV-L1 (or the chosen method) between them, then u, v and
 optical strain at ``flow_size`` pixels, scaled to 0-255 as the composite's PNGs are (``norm``), and
 resized to the declared side. Without an annotated apex (SMIC), the apex is the frame between onset and
 offset that moved most from the onset; the built input records it (``apex``, ``apex_method``)."""
@@ -34,6 +35,7 @@ class ComputedFlow(Builder):
         "flow_params",
         "flow_size",
         "norm",
+        "face_geometry",
     )
     columns = ("frames", "frame_images")
 

@@ -16,6 +16,7 @@ class DistributedFlow(Builder):
     name = "flow"
     kind = "flow"
     columns = ("flow_path",)
+    ships_input = True
     fixed_settings = (
         "face_backend",
         "no_face",
@@ -25,6 +26,7 @@ class DistributedFlow(Builder):
         "flow_params",
         "flow_size",
         "norm",
+        "face_geometry",
     )
 
     def sources(self, row, settings):

@@ -1,8 +1,9 @@
 """T aligned frames of a clip, onset to offset: the face found on the onset frame, every frame cropped by
-that one alignment at the declared side, then ``frame_sampling``: ``uniform`` takes the T frames nearest
-to evenly spaced times (frames repeat when the clip is shorter than T), ``linear`` and ``tim`` resample
-the whole clip to T frames (:func:`microexp.preprocess.interpolate.resample`; TIM is the temporal
-interpolation model). Grey (C = 1) or the grey crop repeated (C = 3). Values 0-255."""
+that one alignment at the declared side (or every frame resized whole, ``face_geometry="as-cropped"``),
+then ``frame_sampling``: ``uniform`` takes the T frames nearest to evenly spaced times (frames repeat when
+the clip is shorter than T), ``linear`` and ``tim`` resample the whole clip to T frames
+(:func:`microexp.preprocess.interpolate.resample`; TIM is the temporal interpolation model). Grey (C = 1)
+or the grey crop repeated (C = 3). Values 0-255."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _positions(row, count, sampling):
 class AlignedFrames(Builder):
     name = "frames"
     kind = "frames"
-    settings_used = ("face_backend", "no_face", "margin", "frame_sampling")
+    settings_used = ("face_backend", "no_face", "margin", "frame_sampling", "face_geometry")
     columns = ("frames", "frame_images")
 
     def check_shape(self, shape):

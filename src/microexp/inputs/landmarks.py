@@ -3,9 +3,10 @@ point's move, in pixels of the clip's aligned face crop, so faces of any size co
 
 dlib's 68-point shape predictor runs on the onset frame's face and, inside the same face box, on the apex
 frame (a micro-expression moves the face by a few pixels, well inside the box); both point sets are mapped
-into the onset's aligned crop. Without an annotated apex the offset (or last) frame stands in. dlib only:
-MTCNN gives 5 points. A feature vector cannot be mirrored without re-indexing the points, so the engine
-refuses ``augment_flip`` and ``test_flip`` for it.
+into the onset's aligned crop (with ``face_geometry="as-cropped"``, the whole onset frame resized to the
+square, the crop the other inputs of such a clip are made in). Without an annotated apex the offset (or
+last) frame stands in. dlib only: MTCNN gives 5 points. A feature vector cannot be mirrored without
+re-indexing the points, so the engine refuses ``augment_flip`` and ``test_flip`` for it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from microexp.errors import ConfigError
 from microexp.inputs.clip import clip_frames, face_record, phases
 from microexp.inputs.registry import Builder, register_builder
-from microexp.preprocess.align import alignment_matrix
+from microexp.preprocess.align import alignment_matrix, whole_frame_matrix
 from microexp.preprocess.faces import best_face, get_detector
 
 POINTS = 68
@@ -31,7 +32,7 @@ def _positions(row):
 class LandmarkDisplacement(Builder):
     name = "landmarks"
     kind = "vector"
-    settings_used = ("no_face", "crop_size", "margin")
+    settings_used = ("no_face", "crop_size", "margin", "face_geometry")
     columns = ("frames", "frame_images")
 
     def check_shape(self, shape):
@@ -50,7 +51,10 @@ class LandmarkDisplacement(Builder):
         face = best_face(onset, detector, f"{frames.name} frame {frames.numbers[positions[0]]}", settings.no_face)
         if face.scheme != "ibug68":
             raise ConfigError(f"{frames.name}: landmark displacements need dlib's 68 points on the onset face")
-        matrix = alignment_matrix(face, settings.crop_size, settings.margin)
+        if settings.flow.geometry == "as-cropped":
+            matrix = whole_frame_matrix(onset.shape[1], onset.shape[0], settings.crop_size)
+        else:
+            matrix = alignment_matrix(face, settings.crop_size, settings.margin)
 
         def to_crop(points):
             return points @ matrix[:, :2].T + matrix[:, 2]

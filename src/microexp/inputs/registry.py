@@ -31,6 +31,9 @@ class Builder:
     # settings that cannot change what it makes (the inputs were computed by someone else): setting one is
     # refused rather than silently ignored
     fixed_settings: ClassVar[tuple[str, ...]] = ()
+    # reads inputs a database ships already made (the composite's flow PNGs): preferred, where the table has
+    # them, to the builders of the same name that compute the input
+    ships_input: ClassVar[bool] = False
 
     def applies(self, samples: pd.DataFrame) -> bool:
         """Whether this builder can make the input for every row of a table."""
@@ -63,17 +66,18 @@ _BUILDERS: dict[str, list[Builder]] = {}
 
 def register_builder(cls: type[Builder]) -> type[Builder]:
     """Register a builder class. Several may serve one name (the composite's PNG flows and flows computed
-    from frames): the first registered whose columns the table has is used."""
+    from frames): the first whose columns the table has is used, those that read shipped inputs first, then
+    in the order registered (whatever order modules were imported in)."""
     if cls.kind not in KINDS:
         raise ConfigError(f"builder {cls.__name__}: kind {cls.kind!r} is unknown; expected one of {tuple(KINDS)}")
-    _BUILDERS.setdefault(cls.name, []).append(cls())
+    builders = _BUILDERS.setdefault(cls.name, [])
+    builders.append(cls())
+    builders.sort(key=lambda builder: not builder.ships_input)  # stable: registration order within each
     return cls
 
 
 def _ensure_builtin_builders_loaded() -> None:
-    # registration; the order is the preference: the composite's distributed flows before computing them
-    from microexp.inputs import flow_png  # noqa: F401, I001
-    from microexp.inputs import apex, dynamic_image, flow, frames, landmarks  # noqa: F401
+    from microexp.inputs import apex, dynamic_image, flow, flow_png, frames, landmarks  # noqa: F401
 
 
 def builder_names() -> list[str]:

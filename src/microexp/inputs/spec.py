@@ -10,11 +10,15 @@ channels) and reads everything else from :class:`InputSettings`, which a study s
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from microexp.errors import ConfigError
+import pandas as pd
+
+from microexp.errors import ConfigError, DataError
+from microexp.preprocess.align import GEOMETRIES
 from microexp.preprocess.faces import BACKENDS, FALLBACKS
 from microexp.preprocess.flow import NORMALISATIONS, PARAMS, DISParams, FarnebackParams, TVL1Params
 from microexp.preprocess.interpolate import INTERPOLATIONS
@@ -24,7 +28,10 @@ from microexp.preprocess.pipeline import FlowSettings
 # image (C, H, W); flow (C, H, W) with u, v[, strain], 0-255; frames (T, C, H, W); vector (D,).
 KINDS = {"image": 3, "flow": 3, "frames": 4, "vector": 1}
 FRAME_SAMPLING = ("uniform", *INTERPOLATIONS)
-STILL_FACES = ("as-given", "detect")
+# "auto": what the row's database declares (its table's ``face_geometry`` column, see resolve_for_row)
+FACE_GEOMETRIES = ("auto", *GEOMETRIES)
+STILL_FACES = ("auto", "as-given", "detect")
+GEOMETRY_COLUMN = "face_geometry"
 
 
 @dataclass(frozen=True)
@@ -71,9 +78,14 @@ class InputSettings:
     flow_size: int = 28  # side the (u, v, strain) is computed at before resizing to the declared shape
     norm: str = "minmax"  # flow values to 0-255: per clip and channel (the composite's) or fixed scale
     frame_sampling: str = "uniform"  # T frames onset..offset: nearest frames, or resampled (linear, tim)
+    # Where the face is in a clip's frames: found and aligned on the eyes ("detect"), or the whole frame,
+    # which is the database's face crop, resized to the square ("as-cropped"); "auto": as the row's database
+    # declares (frames without a declaration: detect).
+    face_geometry: str = "auto"
     # An apex image a database ships (a still photograph, a face crop): used as it is, or its face detected,
-    # aligned on the eyes and cropped (full photographs: JAFFE 256x256, CK+ 640x490).
-    still_faces: str = "as-given"
+    # aligned on the eyes and cropped (full photographs: JAFFE 256x256, CK+ 640x490); "auto": detect where
+    # the face geometry resolves to detect for a database that declares it, else as given.
+    still_faces: str = "auto"
 
     def __post_init__(self) -> None:
         choices = {
@@ -82,6 +94,7 @@ class InputSettings:
             "flow_method": tuple(PARAMS),
             "norm": NORMALISATIONS,
             "frame_sampling": FRAME_SAMPLING,
+            "face_geometry": FACE_GEOMETRIES,
             "still_faces": STILL_FACES,
         }
         for name, valid in choices.items():
@@ -108,7 +121,23 @@ class InputSettings:
             method=self.flow_method,
             flow_params=self.flow_params,
             size=self.flow_size,
+            geometry="detect" if self.face_geometry == "auto" else self.face_geometry,
         )
+
+    def resolve_for_row(self, row: Mapping[str, Any]) -> InputSettings:
+        """These settings with ``auto`` replaced by what the row's database declares in its
+        ``face_geometry`` column ("detect" or "as-cropped"): a composite's parts each get their own. A row
+        without a declaration keeps today's defaults: frames detect, shipped images as given. Builders key
+        the cache on the resolved values."""
+        declared = row.get(GEOMETRY_COLUMN)
+        if isinstance(declared, float) or declared is pd.NA:  # an empty cell of a concatenated table
+            declared = None
+        if declared is not None and declared not in GEOMETRIES:
+            raise DataError(
+                f"clip {row.get('clip_id')}: column {GEOMETRY_COLUMN} holds {declared!r}; expected one of "
+                f"{GEOMETRIES} (the adapter declares it) or nothing"
+            )
+        return _resolved(self, declared)
 
     def subset(self, names: tuple[str, ...]) -> dict[str, Any]:
         """The named settings as plain values, for a cache key or a record."""
@@ -130,3 +159,16 @@ class InputSettings:
         if unknown:
             raise ConfigError(f"unknown input setting(s) {unknown}; valid settings: {valid}")
         return cls(**values)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(settings: InputSettings, declared: str | None) -> InputSettings:
+    # one object per (settings, declaration), however many rows a table has (FER-2013: 35,887)
+    geometry = settings.face_geometry if settings.face_geometry != "auto" else declared
+    still = settings.still_faces
+    if still == "auto":
+        still = "detect" if geometry == "detect" else "as-given"
+    resolved = geometry or "detect"
+    if (resolved, still) == (settings.face_geometry, settings.still_faces):
+        return settings
+    return dataclasses.replace(settings, face_geometry=resolved, still_faces=still)

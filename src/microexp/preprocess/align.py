@@ -1,4 +1,5 @@
-"""Face alignment: one similarity transform per clip, from the onset frame's eye centres.
+"""Face alignment: one similarity transform per clip, from the onset frame's eye centres; or, for frames
+that already are a database's face crop, the whole frame resized to the square.
 
 The databases align a clip once and crop every frame with the same transform, so the motion
 between frames survives; aligning each frame on its own landmarks would add landmark jitter
@@ -19,6 +20,10 @@ from microexp.preprocess.faces import Face
 # which keeps brows, eyes, nose and mouth (the regions micro-expressions move) inside the square.
 EYE_LEFT = (0.25, 0.35)
 EYE_RIGHT = (0.75, 0.35)
+
+# Where the face is in a frame: ``detect`` finds it and aligns on the eyes (any frame); ``as-cropped`` takes
+# the frame whole, because it is the database's own face crop (CASME II Cropped/, SAMM and SMIC-HS crops).
+GEOMETRIES = ("detect", "as-cropped")
 
 
 def alignment_matrix(face: Face, size: int = 128, margin: float = 0.05) -> np.ndarray:
@@ -44,6 +49,16 @@ def alignment_matrix(face: Face, size: int = 128, margin: float = 0.05) -> np.nd
     target_left = border + inner * np.array(EYE_LEFT)
     target_right = border + inner * np.array(EYE_RIGHT)
     return similarity_from_points(source_left, source_right, target_left, target_right)
+
+
+def whole_frame_matrix(width: int, height: int, size: int) -> np.ndarray:
+    """2×3 matrix that resizes a whole ``width`` × ``height`` frame to ``size`` × ``size``, the aspect not
+    kept: how the MEGC2019 composite's authors made their square inputs from the databases' face crops.
+    Pixel centres map to pixel centres, as ``cv2.resize`` maps them."""
+    if size < 8:
+        raise ConfigError(f"crop size {size} is too small; use at least 8 pixels")
+    sx, sy = size / width, size / height
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
 
 
 def similarity_from_points(

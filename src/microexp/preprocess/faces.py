@@ -149,7 +149,10 @@ def best_face(image: np.ndarray, detector: FaceDetector, frame: str | Path, fall
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else np.ascontiguousarray(image.mean(axis=2).round().astype(np.uint8))
+    # dlib reads the buffer as if it were C-contiguous: a view (a slice of a larger frame, a mirrored or a
+    # single-channel view) gives it sheared pixels, in which it silently finds no face
+    grey = image if image.ndim == 2 else image.mean(axis=2).round().astype(np.uint8)
+    return np.ascontiguousarray(grey)
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

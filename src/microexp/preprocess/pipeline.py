@@ -2,7 +2,8 @@
 input builders' job (:mod:`microexp.inputs`).
 
 frames → face + landmarks on the onset frame → one similarity transform → aligned crops →
-flow (onset→apex) → (u, v, strain) at ``size`` pixels.
+flow (onset→apex) → (u, v, strain) at ``size`` pixels. With ``geometry="as-cropped"`` the frames are a
+database's face crops already: no face is detected and each frame is resized whole to the square.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from microexp.errors import ConfigError
-from microexp.preprocess.align import align_frames, alignment_matrix
+from microexp.preprocess.align import GEOMETRIES, align_frames, alignment_matrix, whole_frame_matrix
 from microexp.preprocess.faces import BACKENDS, FALLBACKS, Face, best_face, get_detector
 from microexp.preprocess.flow import (
     PARAMS,
@@ -39,8 +40,11 @@ class FlowSettings:
     method: str = "tvl1"
     flow_params: TVL1Params | FarnebackParams | DISParams | None = None  # None: the method's defaults
     size: int = 28  # side of the (u, v, strain) output
+    geometry: str = "detect"  # or "as-cropped": the frames are the database's face crops, resized whole
 
     def __post_init__(self) -> None:
+        if self.geometry not in GEOMETRIES:
+            raise ConfigError(f"face geometry {self.geometry!r} is unknown; choose one of {GEOMETRIES}")
         if self.backend not in BACKENDS:
             raise ConfigError(f"face backend {self.backend!r} is unknown; choose one of {BACKENDS}")
         if self.no_face not in FALLBACKS:
@@ -87,11 +91,43 @@ class ClipResult:
     features: np.ndarray = field(repr=False)  # (size, size, 3) u, v, strain
 
 
+def face_transform(
+    frame: np.ndarray,
+    where: str | Path,
+    *,
+    geometry: str = "detect",
+    backend: str = "dlib",
+    no_face: str = "raise",
+    size: int = 128,
+    margin: float = 0.05,
+) -> tuple[Face, np.ndarray]:
+    """The face of a clip's first frame and the transform that crops every frame of the clip to ``size``.
+
+    ``detect``: the best face, aligned on its eyes (``no_face`` says what a frame without one does).
+    ``as-cropped``: no detection; the whole frame is the face (box = the frame, no landmarks), resized to
+    the square."""
+    if geometry not in GEOMETRIES:
+        raise ConfigError(f"face geometry {geometry!r} is unknown; choose one of {GEOMETRIES}")
+    if geometry == "as-cropped":
+        height, width = frame.shape[:2]
+        face = Face(np.array([0.0, 0.0, width - 1.0, height - 1.0]), 0.0, None, "frame")
+        return face, whole_frame_matrix(width, height, size)
+    face = best_face(frame, get_detector(backend), where, no_face)
+    return face, alignment_matrix(face, size, margin)
+
+
 def align_clip(paths: Sequence[Path], settings: FlowSettings) -> tuple[np.ndarray, Face, np.ndarray]:
     """Read frames, find the face on the first (onset) frame, crop every frame with that one transform."""
     frames = read_frames(paths)
-    face = best_face(frames[0], get_detector(settings.backend), paths[0], settings.no_face)
-    matrix = alignment_matrix(face, settings.crop_size, settings.margin)
+    face, matrix = face_transform(
+        frames[0],
+        paths[0],
+        geometry=settings.geometry,
+        backend=settings.backend,
+        no_face=settings.no_face,
+        size=settings.crop_size,
+        margin=settings.margin,
+    )
     return align_frames(frames, matrix, settings.crop_size), face, matrix
 
 

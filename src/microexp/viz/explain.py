@@ -188,9 +188,9 @@ def _compare_with_run(run: Path, clip_id: str, seed: int, proba: np.ndarray, cla
     predictions = run / "predictions.csv"
     if not predictions.is_file():
         return
-    import pandas as pd
+    from microexp.evaluation.report import read_predictions
 
-    frame = pd.read_csv(predictions)
+    frame = read_predictions(predictions)
     match = frame[(frame["clip_id"] == clip_id) & (frame["seed"] == seed)]
     if match.empty:
         return
