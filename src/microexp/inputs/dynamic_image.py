@@ -1,7 +1,7 @@
 """The dynamic image of a clip (:mod:`microexp.preprocess.dynamic`): every frame from onset to offset (or
 to the apex when no offset is annotated), cropped by the clip's one face alignment at the declared side (or
-resized whole where the frames are a database's face crops, ``face_geometry``), rank-pooled, and min-max scaled to 0-255 per clip (a still clip is mid-grey). Grey (C = 1) or the grey image
-repeated (C = 3).
+resized whole where the frames are a database's face crops, ``face_geometry``), rank-pooled, and min-max
+scaled to 0-255 per clip (a still clip is mid-grey). Grey (C = 1) or the grey image repeated (C = 3).
 
 Every frame of the span is used, not a fixed number: the dynamic image of a clip does not depend on how a
 model samples it. A model that samples T frames and wants the dynamic image of those (FDP's target)

@@ -25,10 +25,11 @@ Where this differs from the released code, on purpose (the paper describes the o
 
 Where the paper is silent, chosen here: the rank scorer reads the frame features less their mean over
 the clip, so what all frames share cancels as in rank pooling (:class:`RankScorer`); spatial reduction
-pools the token map 2-D (PVT's meaning of it), not the flattened sequence 1-D; the decoder's stages have two 3x3 convolutions each and unpool with
-the encoder's pooling indices, and, when the representation map is smaller than the frame, end with
-bilinear upsampling stages to the frame's side; the rebuilt image passes a sigmoid and the target is
-min-max scaled to [0, 1] per clip (a still clip: 0.5), as the released training scales it.
+pools the token map 2-D (PVT's meaning of it), not the flattened sequence 1-D; the decoder's stages have
+two 3x3 convolutions each and unpool with the encoder's pooling indices, and, when the representation map
+is smaller than the frame, end with bilinear upsampling stages to the frame's side; the rebuilt image
+passes a sigmoid and the target is min-max scaled to [0, 1] per clip (a still clip: 0.5), as the released
+training scales it.
 
 The default (``fdp``) is the same blocks made small enough to train a fold of CK+ sequences on a laptop
 CPU: stem 8-8-16, two stages of one local and one global block (widths 16-48), all at 16x16, and each
