@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from microexp.data.images import read_image
+from microexp.inputs.flow import ComputedFlow
 from microexp.inputs.images import channels_first, resize_image
 from microexp.inputs.registry import Builder, register_builder
 
@@ -17,17 +18,7 @@ class DistributedFlow(Builder):
     kind = "flow"
     columns = ("flow_path",)
     ships_input = True
-    fixed_settings = (
-        "face_backend",
-        "no_face",
-        "crop_size",
-        "margin",
-        "flow_method",
-        "flow_params",
-        "flow_size",
-        "norm",
-        "face_geometry",
-    )
+    fixed_settings = ComputedFlow.settings_used
 
     def sources(self, row, settings):
         return [Path(row["flow_path"])]

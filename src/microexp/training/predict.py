@@ -88,8 +88,16 @@ def clip_span(numbers: Sequence[int], onset: int | None, offset: int | None, sou
     return first, last
 
 
-def _clip_table(frames: np.ndarray, numbers: Sequence[int], source: str, onset: int, apex: int | None) -> SampleTable:
-    """A one-row sample table holding the clip's frames in memory, as the input builders read clips."""
+def clip_table(
+    frames: np.ndarray,
+    numbers: Sequence[int],
+    source: str,
+    onset: int,
+    apex: int | None,
+    offset: int | None = None,
+) -> SampleTable:
+    """A one-row sample table holding the clip's frames in memory (RGB or grey), as the input builders read
+    clips; onset, apex and offset are frame numbers."""
     grey = grey_frames(frames)
     row = {
         "dataset": "clip",
@@ -99,6 +107,7 @@ def _clip_table(frames: np.ndarray, numbers: Sequence[int], source: str, onset: 
         "label": 0,
         "onset": onset,
         "apex": apex,
+        "offset": offset,
         "frames": (),
         "frame_images": grey,
         "frame_numbers": tuple(int(n) for n in numbers),
@@ -137,12 +146,12 @@ def predict_clip(
             # the frame that moved most from the onset, as the flow builder spots it for SMIC
             flow_spec = {"flow": InputSpec("flow", (3, settings.flow_size, settings.flow_size))}
             table = build_inputs(
-                _clip_table(frames, numbers, source, numbers[first], None), flow_spec, settings, cache_dir=cache_dir
+                clip_table(frames, numbers, source, numbers[first], None), flow_spec, settings, cache_dir=cache_dir
             )
             info = read_info(table.samples[input_column("flow")].iloc[0])
             last, apex_method = list(numbers).index(info["apex"]), info["apex_method"]
         table = build_inputs(
-            _clip_table(frames, numbers, source, numbers[first], numbers[last]),
+            clip_table(frames, numbers, source, numbers[first], numbers[last]),
             bundle.inputs,
             settings,
             cache_dir=cache_dir,

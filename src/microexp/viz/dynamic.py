@@ -13,20 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from microexp.data.schema import SampleTable, build_table
+from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError
 from microexp.inputs import InputSettings, InputSpec, build_inputs, input_column
 from microexp.training.bundle import Bundle
-
-
-def clip_table(frames: np.ndarray, numbers: Sequence[int], source: str, onset: int, offset: int) -> SampleTable:
-    """A one-row table of a clip held in memory (grey (T, H, W) uint8 frames), onset to offset."""
-    row = {
-        "dataset": "clip", "subject": "clip", "clip_id": source, "clip": source, "label": 0,
-        "onset": onset, "apex": None, "offset": offset, "frames": (),
-        "frame_images": frames, "frame_numbers": tuple(int(n) for n in numbers),
-    }
-    return build_table("clip", ("unknown",), [row])
 
 
 def _built(table: SampleTable, specs: dict[str, InputSpec], settings: InputSettings, cache_dir) -> dict:
