@@ -1,7 +1,7 @@
 """The hand-crafted descriptors and the Li et al. pipeline: speed per clip, and LOSO / subject-fold scores on
 the composite, the CK+ sequences and the synthetic database (with its amplitude-0 control).
 
-    PYTHONPATH=src python benchmarks/descriptors.py --out runs/descriptors [--only speed composite ckplus synthetic]
+    PYTHONPATH=src python benchmarks/descriptors.py --out runs/descriptors [--only speed picture composite ckplus synthetic]
 
 Every model runs with its registered, fixed settings (kernel and C are chosen inside each training fold by
 cross-validation over training subjects; nothing is chosen on a test fold; the SVMs are deterministic, so
@@ -77,6 +77,44 @@ def speed() -> None:
         print(f"{name:64} {_ms(function):9.1f}")
 
 
+def picture(data: Path, out: Path) -> None:
+    """The regions on one clip of each part of the composite: apex face and flow side by side."""
+    from microexp.data.registry import open_dataset
+    from microexp.viz.regions import plot_face_regions, shipped_clip_regions
+
+    table = open_dataset("megc2019", data / "megc2019").load()
+    samples = table.samples
+    rows = [samples[samples["dataset"] == part].iloc[0] for part in ("casme2", "smic", "samm")]
+    clips = [(f"{row['clip_id']} ({row['emotion']})", shipped_clip_regions(row)) for row in rows]
+    out.mkdir(parents=True, exist_ok=True)
+    figure = plot_face_regions(clips, "36 landmark regions on the composite's apex faces and 28×28 flows")
+    figure.savefig(out / "regions.png", dpi=110)
+    print(f"\nwrote {out / 'regions.png'}")
+    registration(table)
+
+
+def registration(table) -> None:
+    """Whether the landmarks of the apex faces land on the right places of the flows, over every clip: the
+    regions that move most (mean flow magnitude relative to the clip's face mean, averaged over a class)
+    should be the action units of the class (happiness: lip corners and cheeks, AU12 and AU6; surprise:
+    brows and forehead, AU1 and AU2; the negative emotions: the brows, AU4). Misregistered grids would put
+    them elsewhere."""
+    from microexp.features import REGION_NAMES
+    from microexp.inputs import build_inputs, input_column
+    from microexp.models import get_model_info
+
+    built = build_inputs(table, get_model_info("li_regions").inputs).samples
+    statistics = np.stack([np.load(p) for p in built[input_column("region_flow")]]).reshape(len(built), 36, 12)
+    relative = statistics[:, :, 2] / statistics[:, :, 2].mean(axis=1, keepdims=True)
+    print("\nregions that move most, per part and class (mean magnitude / the face's mean, over the clips)")
+    for part in ("casme2", "samm", "smic"):
+        for emotion in ("negative", "positive", "surprise"):
+            chosen = ((built["dataset"] == part) & (built["emotion"] == emotion)).to_numpy()
+            mean = relative[chosen].mean(axis=0)
+            top = ", ".join(f"{REGION_NAMES[i]} {mean[i]:.2f}" for i in np.argsort(-mean)[:4])
+            print(f"{part:7} {emotion:9} {chosen.sum():3d} clips: {top}")
+
+
 def _print_summary(name: str, summary: dict) -> None:
     parts = summary.get("parts") or {}
     per_part = " ".join(f"{p} {v['uf1']['mean']:.4f}/{v['uar']['mean']:.4f}" for p, v in sorted(parts.items()))
@@ -91,7 +129,7 @@ def run_table(title, dataset, data_dir, runs, out, workers) -> None:
     for name, (model, overrides) in runs.items():
         spec = make_run_spec(dataset=dataset, data_dir=data_dir, model=model, seeds=(0,), overrides=overrides)
         folder = out / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
-        summary, _ = evaluate(spec, folder, workers=workers, cache_dir=out / "cache")
+        summary, _ = evaluate(spec, folder, workers=workers)  # the default input cache: shared with the CLI
         _print_summary(name, summary)
 
 
@@ -99,13 +137,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=SHARED)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--only", nargs="*", default=["speed", "composite", "ckplus", "synthetic"])
+    parser.add_argument("--only", nargs="*", default=["speed", "picture", "composite", "ckplus", "synthetic"])
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     print(f"CPU: {platform.processor() or platform.machine()}; workers {args.workers}")
     frame_runs = {model: (model, ()) for model in FRAME_MODELS}
     if "speed" in args.only:
         speed()
+    if "picture" in args.only:
+        picture(args.data, args.out)
     if "composite" in args.only:
         run_table("MEGC2019 composite, LOSO (68 subjects)", "megc2019", args.data / "megc2019", COMPOSITE_RUNS,
                   args.out / "composite", args.workers)
