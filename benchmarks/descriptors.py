@@ -1,7 +1,8 @@
 """The hand-crafted descriptors and the Li et al. pipeline: speed per clip, and LOSO / subject-fold scores on
 the composite, the CK+ sequences and the synthetic database (with its amplitude-0 control).
 
-    PYTHONPATH=src python benchmarks/descriptors.py --out runs/descriptors [--only speed picture composite ckplus synthetic]
+    PYTHONPATH=src python benchmarks/descriptors.py --out runs/descriptors \
+        [--only speed picture composite ckplus synthetic]
 
 Every model runs with its registered, fixed settings (kernel and C are chosen inside each training fold by
 cross-validation over training subjects; nothing is chosen on a test fold; the SVMs are deterministic, so

@@ -61,13 +61,15 @@ def _blocks(length: float, per_block: int, what: str) -> int:
     return blocks
 
 
-def _clip_flows(row, settings):
-    """(crops, flows onset→frame, face record, region map of the onset crop)."""
+def _clip_flows(row, settings, regions: bool):
+    """(flows onset→frame, region map of the onset crop or None, what was found on the way)."""
     frames, positions = _flow_positions(row)
     if len(positions) < 2:
         raise ConfigError(f"{frames.name}: a flow descriptor needs two frames or more, the clip has {len(positions)}")
     crops, face = aligned(frames, positions, settings)
     flows = np.stack([compute_flow(crops[0], crop, settings.flow_method, settings.flow_params) for crop in crops[1:]])
+    if not regions:
+        return flows, None, face_record(face)
     found = landmarks68(crops[0], f"{frames.name} (onset crop)", fallback="frame")
     info = {**face_record(face), "landmark_score": float(found.score)}
     return flows, region_map(found.landmarks, crops[0].shape), info
@@ -97,6 +99,7 @@ class LBPTOP(Builder):
 
 class _FlowDescriptor(Builder):
     kind = "vector"
+    needs_regions = True
     settings_used = FLOW_SETTINGS
     columns = ("frames", "frame_images")
 
@@ -105,7 +108,7 @@ class _FlowDescriptor(Builder):
         return frames.sources(positions)
 
     def build(self, row, shape, settings):
-        flows, regions, info = _clip_flows(row, settings)
+        flows, regions, info = _clip_flows(row, settings, self.needs_regions)
         return self.describe(flows, regions, shape), info
 
     def describe(self, flows, regions, shape, strain=None):
@@ -115,6 +118,7 @@ class _FlowDescriptor(Builder):
 @register_builder
 class HOOF(_FlowDescriptor):
     name = "hoof"
+    needs_regions = False
 
     def check_shape(self, shape):
         super().check_shape(shape)
@@ -179,14 +183,16 @@ def _shipped(base: type[_FlowDescriptor]) -> type[_FlowDescriptor]:
         fixed_settings = FLOW_SETTINGS
 
         def applies(self, samples):
+            if not self.needs_regions:
+                return super().applies(samples)
             return super().applies(samples) and "apex_path" in samples.columns and samples["apex_path"].notna().all()
 
         def sources(self, row, settings):
-            return [Path(row["flow_path"]), Path(row["apex_path"])]
+            return [Path(row["flow_path"]), *([Path(row["apex_path"])] if self.needs_regions else [])]
 
         def build(self, row, shape, settings):
             flow, strain = shipped_flow(row)
-            regions, info = shipped_regions(row, flow.shape[:2])
+            regions, info = shipped_regions(row, flow.shape[:2]) if self.needs_regions else (None, {})
             return self.describe(flow[None], regions, shape, strain=strain), info
 
     Shipped.__name__ = Shipped.__qualname__ = f"Shipped{base.__name__}"
