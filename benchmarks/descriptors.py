@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--only", nargs="*", default=["speed", "picture", "composite", "ckplus", "synthetic"])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--amplitudes", type=float, nargs="*", default=[1.5, 0.0], help="synthetic databases")
     args = parser.parse_args()
     print(f"CPU: {platform.processor() or platform.machine()}; workers {args.workers}")
     frame_runs = {model: (model, ()) for model in FRAME_MODELS}
@@ -154,7 +155,7 @@ def main() -> None:
         run_table("CK+ sequences, subject 10-fold (40 clips)", "ckplus", args.data / "macro/ckplus_sequences",
                   frame_runs, args.out / "ckplus", args.workers)
     if "synthetic" in args.only:
-        for amplitude in (1.5, 0.0):
+        for amplitude in args.amplitudes:
             database = args.out / f"synthetic_amplitude_{amplitude}"
             write_database(database, SyntheticSettings(seed=0, amplitude=amplitude))  # reused once written
             run_table(f"synthetic database, seed 0, amplitude {amplitude}, LOSO (8 subjects, 48 clips)",
