@@ -51,7 +51,8 @@ def _root(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (check's 1) instead of exiting with it.
+        code = app(standalone_mode=False)
     except MicroexpError as error:
         if _state["debug"]:
             raise
@@ -63,13 +64,14 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as error:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:
+        # Usage errors come through here in non-standalone mode. Recent typer releases carry their own copy of
+        # click, whose exceptions are not click's: match them by what they do, or every typo is a traceback.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # --- evaluation commands ---
