@@ -302,13 +302,14 @@ def run_experiment(
 def score(
     log: Annotated[Path, typer.Argument(help="MEGC submission log: '<dataset> <subject>' then '<clip> <gt> <pred>'.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    classes: Annotated[int, typer.Option("--classes", help="Classes of the log, 0..N-1 (MEGC2019: 3).")] = 3,
 ) -> None:
     """Score a MEGC log: UF1, UAR, accuracy and weighted F1 on pooled predictions, all and per part."""
     import json
 
     from microexp.evaluation.metrics import score_megc_log
 
-    scores = score_megc_log(log)
+    scores = score_megc_log(log, classes)
     if as_json:
         console.print_json(json.dumps({part: s.as_dict() for part, s in scores.items()}))
         return

@@ -23,7 +23,11 @@ def test_overrides_are_typed_like_a_user_means_them():
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [({"epochs": "abc"}, "expected int"), ({"epochs": 2.5}, "expected int"), ({"class_weighting": "maybe"}, "expected true/false")],
+    [
+        ({"epochs": "abc"}, "expected int"),
+        ({"epochs": 2.5}, "expected int"),
+        ({"class_weighting": "maybe"}, "expected true/false"),
+    ],
 )
 def test_a_value_of_the_wrong_type_is_refused(values, expected):
     with pytest.raises(ConfigError, match=expected):

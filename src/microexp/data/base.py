@@ -9,6 +9,7 @@ frame paths. ``check`` does the same without stopping at the first problem, for 
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from PIL import Image, UnidentifiedImageError
 
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
+from microexp.textfiles import read_text
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -123,9 +125,10 @@ def read_sheet(
         raise DataNotFoundError(
             f"{title}: annotation sheet {path} does not exist; pass sheet=PATH to the adapter"
         )
+    text = read_text(path, f"{title}: annotation sheet") if path.suffix.lower() == ".csv" else None
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, header=header)
+        if text is not None:
+            frame = pd.read_csv(io.StringIO(text), header=header)
         else:
             frame = pd.read_excel(path, sheet_name=sheet_name, header=header)
     except (ValueError, OSError, KeyError) as error:

@@ -36,19 +36,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from microexp.data.registry import get_dataset
-from microexp.errors import ConfigError, DataNotFoundError
+from microexp.errors import ConfigError
 from microexp.evaluation.executors import EXECUTORS
 from microexp.evaluation.study import SECTIONS, RunSpec, StageSpec, TableSpec, make_run_spec
 from microexp.models.registry import get_model_info
-from microexp.training.config import TrainConfig
+from microexp.textfiles import read_yaml
+from microexp.training.config import TrainConfig, parse_value
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,21 @@ def _seeds(values: Any) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _folder_name(value: Any) -> str:
+    """The experiment's name, which names its folder under runs/: one plain folder name, so that a name like
+    ``../x`` or ``/tmp/x`` cannot put the runs outside it (``out:`` says where on purpose)."""
+    name = value if isinstance(value, str) else str(value) if type(value) is int else ""
+    if not FOLDER_NAME.fullmatch(name):
+        raise ConfigError(
+            f"name: {value!r} is not a plain folder name; use letters, digits, '.', '-' and '_' (like "
+            "composite-v2), and out: to put the runs elsewhere"
+        )
+    return name
+
+
 def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
     """Validate a parsed experiment file: every name, key and training option is checked here, before any
     work starts."""
@@ -178,7 +193,7 @@ def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
         model = ModelSpec(name, dict(spec.get("options") or {}), dict(spec.get("training") or {}))
         model.train_config()  # an unknown model or training option raises now, not after hours of others
         models.append(model)
-    top.update(name=str(top["name"]), datasets=tuple(datasets), models=tuple(models))
+    top.update(name=_folder_name(top["name"]), datasets=tuple(datasets), models=tuple(models))
     if "seeds" in top:
         top["seeds"] = _seeds(top["seeds"])
     if top.get("out") is not None:
@@ -216,15 +231,13 @@ def apply_overrides(values: Mapping[str, Any], pairs: Sequence[str]) -> dict[str
                 where = ".".join(parts[: depth + 1])
                 raise ConfigError(f"--set {pair!r}: {where} is {child!r}, not a mapping with key {parts[-1]!r}")
             node = child
-        node[parts[-1]] = yaml.safe_load(text)
+        node[parts[-1]] = parse_value(text)
     return result
 
 
 def load_experiment(path: Path, overrides: Sequence[str] = ()) -> Experiment:
     """The experiment file with ``overrides``; every run spec is validated here, before any run."""
-    if not path.is_file():
-        raise DataNotFoundError(f"experiment file {path} does not exist")
-    values = yaml.safe_load(path.read_text())
+    values = read_yaml(path, "experiment file")
     if not isinstance(values, Mapping):
         raise ConfigError(f"{path}: expected a YAML mapping (name, datasets, models, seeds, ...), got {values!r}")
     sections = tuple(pair for pair in overrides if pair.partition("=")[0].partition(".")[0] in SECTIONS)
