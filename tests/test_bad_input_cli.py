@@ -25,6 +25,7 @@ import pytest
 
 from conftest import write_tiny_megc2019
 from microexp import cli
+from microexp.errors import MicroexpError
 
 LIST = "combined_3_class2_for_optical_flow.csv"
 
@@ -298,3 +299,32 @@ def test_usage_errors_are_click_messages_not_tracebacks(capsys, monkeypatch):
     for args in (["score", "--bogus"], ["evaluate", "--workers", "abc"], ["no-such-command"]):
         code, _, err = run_main(args, capsys, monkeypatch)
         assert code == 2 and "Traceback" not in err and "Error" in err
+
+
+def test_running_out_of_memory_is_not_a_damaged_video(tmp_path, monkeypatch):
+    """PyAV's out-of-memory error is also an FFmpegError; it must not read as "cannot be decoded"."""
+    import av
+
+    from microexp.preprocess.video import read_video
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not read")
+
+    def no_memory(*args, **kwargs):
+        raise av.error.MemoryError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(av, "open", no_memory)
+    with pytest.raises(MemoryError) as raised:
+        read_video(video)
+    assert not isinstance(raised.value, MicroexpError)
+
+
+def test_running_out_of_memory_is_one_line(data, capsys, monkeypatch):
+    from microexp.evaluation import metrics
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(metrics, "score_megc_log", no_memory)
+    code, _, err = run_main(["score", f"{data['root']}/good.txt"], capsys, monkeypatch)
+    assert code == 2 and err.strip().splitlines() == [err.strip()] and "error: out of memory;" in err

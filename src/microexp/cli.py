@@ -64,6 +64,16 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        err_console.print(
+            "[bold red]error:[/] out of memory; close other programs, give fewer --workers or a smaller "
+            "train.batch_size",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
     except Exception as error:
         # Usage errors come through here in non-standalone mode. Recent typer releases carry their own copy of
         # click, whose exceptions are not click's: match them by what they do, or every typo is a traceback.
