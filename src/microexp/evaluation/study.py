@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError, DataNotFoundError
@@ -190,7 +189,10 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if key == "splitter" and sep:
-            parsed["splitter_name"] = str(yaml.safe_load(text))
+            name = parse_value(text)
+            if not isinstance(name, str):
+                raise ConfigError(f"--set splitter=NAME expects a splitter name such as subject-kfold; got {text!r}")
+            parsed["splitter_name"] = name
             continue
         section, dot, name = key.partition(".")
         if not sep or not dot or not name or section not in SECTIONS:
