@@ -229,6 +229,8 @@ CASES = {
         (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--method", "magic"], "magic"),
         (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--backend", "eyes"], "eyes"),
         (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png"], "a.png does not exist"),
+        (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--size", "0"], "size=0: expected an"),
+        (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--crop-size", "-3"], "crop_size=-3"),
     ],
     "preprocess": [
         (["preprocess", "--out", "{out}/pre"], "give --frames and --onset"),
@@ -305,10 +307,21 @@ def test_a_log_with_a_byte_order_mark_scores_as_without_one(data, tmp_path, caps
     assert code == 0 and marked == plain and "casme2" in marked, err
 
 
-def test_usage_errors_are_click_messages_not_tracebacks(capsys, monkeypatch):
-    for args in (["score", "--bogus"], ["evaluate", "--workers", "abc"], ["no-such-command"]):
-        code, _, err = run_main(args, capsys, monkeypatch)
+def test_usage_errors_are_click_messages_not_tracebacks(data, tmp_path, capsys, monkeypatch):
+    refused = (
+        ["score", "--bogus"],
+        ["evaluate", "--workers", "abc"],
+        ["no-such-command"],
+        [*evaluate("--workers", "0")],
+        ["demo", "--out", "{out}/demo", "--workers", "0"],
+        ["preprocess", "--out", "{out}/pre", "--dataset", "megc2019", "--data-dir", "{megc}", "--workers", "-1"],
+        ["run", "{root}/good.yaml", "--workers", "0"],
+    )
+    monkeypatch.chdir(tmp_path)
+    for args in refused:
+        code, _, err = run_main([arg.format(**data, out=tmp_path) for arg in args], capsys, monkeypatch)
         assert code == 2 and "Traceback" not in err and "Error" in err
+    assert not list(tmp_path.iterdir())
 
 
 def test_running_out_of_memory_is_not_a_damaged_video(tmp_path, monkeypatch):

@@ -226,7 +226,7 @@ def evaluate(
     ] = None,
     overrides: SetOption = None,
     train_tables: TrainTableOption = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes training folds in parallel.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes training folds in parallel.")] = 2,
     executor: ExecutorOption = "local",
     address: AddressOption = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
@@ -272,7 +272,7 @@ def run_experiment(
     ] = None,
     executor: Annotated[str | None, typer.Option("--executor", help="local or ray (default: the file's).")] = None,
     address: AddressOption = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Default: the file's.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Default: the file's.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Experiment folder (default: the file's).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the experiment's runs; start again.")] = False,
@@ -507,7 +507,7 @@ def preprocess(
     ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy of --dataset.")] = None,
     label_map: LabelMapOption = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for --dataset.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for --dataset.")] = 2,
     apex: Annotated[int | None, typer.Option("--apex", help="Apex frame number; spotted when left out.")] = None,
     offset: Annotated[int | None, typer.Option("--offset", help="Last frame to align (default: apex).")] = None,
     method: Annotated[str, typer.Option(help="Flow method: tvl1, farneback or dis.")] = "tvl1",
@@ -749,7 +749,7 @@ def demo(
     model: Annotated[str, typer.Option("--model", help="A flow model (see `microexp models`).")] = "linear",
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated training seeds.")] = "0",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic database.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for flows and folds.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for flows and folds.")] = 2,
 ) -> None:
     """The whole path on synthetic micro-expressions, no data needed: generate a CASME II copy, compute its
     flows, run leave-one-subject-out, train a bundle on everything, predict a new video.
