@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import write_tiny_megc2019
@@ -104,7 +105,21 @@ def data(tmp_path_factory):
         path = root / f"{name}.yaml"
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
 
+    sheets = {}
+    for name, damage in {"truncated_sheet": lambda b: b[: len(b) // 2], "garbage_sheet": lambda b: b"garbage"}.items():
+        folder = root / name
+        folder.mkdir()
+        pd.DataFrame({"Subject": [1]}).to_excel(folder / "CASME2-coding-20140508.xlsx", index=False)
+        sheet = folder / "CASME2-coding-20140508.xlsx"
+        sheet.write_bytes(damage(sheet.read_bytes()))
+        sheets[name] = str(folder)
+    fer = root / "fer2013"
+    fer.mkdir()
+    (fer / "fer2013.csv").write_bytes("emotion,pixels,Usage\n3,0 0,Training caf\xe9\n".encode("latin-1"))
+
     return {
+        **sheets,
+        "fer2013": str(fer),
         "root": str(root),
         "megc": str(megc),
         "missing_flow": str(missing),
@@ -222,6 +237,9 @@ CASES = {
     "check": [
         (["check", "--dataset", "megc2019", "--data-dir", "{latin1_list}"], "byte 0xe9 is not UTF-8"),
         (["check", "--dataset", "nope", "--data-dir", "{megc}"], "nope"),
+        (["check", "--dataset", "casme2", "--data-dir", "{truncated_sheet}"], "cannot be read (BadZipFile"),
+        (["check", "--dataset", "casme2", "--data-dir", "{garbage_sheet}"], "cannot be read (ValueError"),
+        (["check", "--dataset", "fer2013", "--data-dir", "{fer2013}"], "fer2013.csv:2: byte 0xe9 is not UTF-8"),
         (["check", "--dataset", "megc2019", "--data-dir", "{root}/nowhere"], "nowhere does not exist"),
         (["check", "--dataset", "megc2019"], "give --data-dir"),
     ],

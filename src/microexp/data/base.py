@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,8 +132,12 @@ def read_sheet(
             frame = pd.read_csv(io.StringIO(text), header=header)
         else:
             frame = pd.read_excel(path, sheet_name=sheet_name, header=header)
-    except (ValueError, OSError, KeyError) as error:
-        raise UnreadableFileError(f"{title}: annotation sheet {path} cannot be read ({error})") from None
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        # an xlsx is a zip archive: a truncated download is a BadZipFile, a foreign zip a KeyError
+        raise UnreadableFileError(
+            f"{title}: annotation sheet {path} cannot be read ({type(error).__name__}: {error}); "
+            "get a fresh copy of the owner's sheet"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
