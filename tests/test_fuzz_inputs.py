@@ -9,6 +9,9 @@ Each property runs in two tiers: a smoke run of a few examples in the default su
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from microexp import cli
 from microexp.data.megc2019 import MEGC2019
 from microexp.errors import MicroexpError
 from microexp.evaluation.experiment import load_experiment
@@ -31,6 +35,25 @@ FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCh
 def in_two_tiers(strategy, check):
     """(smoke test, fuzz test) of ``check`` over ``strategy``."""
     return SMOKE(given(strategy)(check)), pytest.mark.fuzz(FUZZ(given(strategy)(check)))
+
+
+def command_line(args: list[str]) -> tuple[int, str]:
+    """(exit code, stderr) of ``microexp ARGS`` in this process, as a user would run it."""
+    err = io.StringIO()
+    argv, sys.argv = sys.argv, ["microexp", *args]
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            cli.main()
+    except SystemExit as stop:
+        return int(stop.code or 0), err.getvalue()
+    finally:
+        sys.argv = argv
+    raise AssertionError("the command line returned without an exit code")
+
+
+def refused_in_one_line(code: int, err: str) -> bool:
+    lines = err.strip().splitlines()
+    return code == 2 and len(lines) == 1 and lines[0].startswith("error: ")
 
 
 def written(data: bytes, name: str) -> Path:
@@ -72,6 +95,15 @@ def check_log(case):
 
 
 test_megc_log_smoke, test_megc_log_fuzz = in_two_tiers(LOGS, check_log)
+
+
+def check_score_command(case):
+    lines, bom, junk = case
+    code, err = command_line(["score", str(written(encoded("\n".join(lines), bom, junk), "log.txt"))])
+    assert code == 0 or refused_in_one_line(code, err), err
+
+
+test_score_command_smoke, test_score_command_fuzz = in_two_tiers(LOGS, check_score_command)
 
 
 # --- the MEGC2019 list: a sample table in csv ---
@@ -198,3 +230,17 @@ def check_overrides(overrides):
 
 
 test_option_values_smoke, test_option_values_fuzz = in_two_tiers(OVERRIDES, check_overrides)
+
+
+def check_evaluate_options(overrides):
+    """Whatever the values, the command stops with one line: at the first bad value, or at the data folder
+    that does not exist (validated options come first); no run folder is written either way."""
+    out = Path(tempfile.mkdtemp(prefix="fuzz_")) / "run"
+    sets = [part for value in overrides for part in ("--set", value)]
+    code, err = command_line(["evaluate", "--dataset", "megc2019", "--data-dir", str(out.parent / "absent"),
+                              "--model", "ststnet", "--out", str(out), *sets])  # fmt: skip
+    assert refused_in_one_line(code, err), err
+    assert not out.exists()
+
+
+test_evaluate_options_smoke, test_evaluate_options_fuzz = in_two_tiers(OVERRIDES, check_evaluate_options)
