@@ -131,12 +131,12 @@ def data(tmp_path_factory):
 
 def evaluate(*more: str) -> list[str]:
     return ["evaluate", "--dataset", "megc2019", "--data-dir", "{megc}", "--model", "ststnet", "--seeds", "0",
-            "--workers", "1", "--out", "{out}/run", *more]  # fmt: skip
+            "--workers", "1", "--out", "{out}/run", "--cache-dir", "{root}/cache", *more]  # fmt: skip
 
 
 def train(*more: str) -> list[str]:
     return ["train", "--dataset", "megc2019", "--data-dir", "{megc}", "--model", "ststnet", "--out",
-            "{out}/run", *more]  # fmt: skip
+            "{out}/run", "--cache-dir", "{root}/cache", *more]  # fmt: skip
 
 
 # (command line with {placeholders}, text the one-line error must hold)
@@ -369,3 +369,14 @@ def test_running_out_of_memory_is_one_line(data, capsys, monkeypatch):
     monkeypatch.setattr(metrics, "score_megc_log", no_memory)
     code, _, err = run_main(["score", f"{data['root']}/good.txt"], capsys, monkeypatch)
     assert code == 2 and err.strip().splitlines() == [err.strip()] and "error: out of memory;" in err
+
+
+def test_the_corrected_command_runs_without_overwrite(data, tmp_path, capsys, monkeypatch):
+    """The issue's case: a refused --set left config.json behind, and the corrected rerun was refused as
+    'a different config' until --overwrite."""
+    command = [arg.format(**data, out=tmp_path) for arg in evaluate()]
+    refused, _, err = run_main([*command, "--set", "train.weight_decay=-1"], capsys, monkeypatch)
+    assert refused == 2 and "weight_decay=-1" in err
+    code, out, err = run_main([*command, "--set", "train.epochs=1"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "UF1" in out and (tmp_path / "run" / "summary.json").is_file()
