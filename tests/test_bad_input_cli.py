@@ -158,6 +158,7 @@ CASES = {
         (evaluate("--set", "inputs.norm=loud"), "norm='loud' is unknown"),
         (evaluate("--set", "splitter.n_splits=5"), "unknown option(s) ['n_splits']"),
         (evaluate("--set", "splitter=nope"), "nope"),
+        (evaluate("--set", "splitter=subject-kfold", "--set", "splitter.n_splits=100"), "needs at least 100 subjects"),
         (evaluate("--set", "splitter=="), "cannot read the value '='"),
         (evaluate("--set", "splitter=[1]"), "expects a splitter name"),
         (evaluate("--set", "train.epochs"), "--set expects section.key=value"),

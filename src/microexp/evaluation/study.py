@@ -328,6 +328,7 @@ def evaluate(
     check_model_builds(spec, len(table.classes))
     check_inputs(spec, table)
     splitter = spec.splitter_instance()
+    list(splitter.split(table))  # folds the table cannot give (10 of 6 subjects) are refused before out is written
     record = {
         **spec.record(),
         "table_fingerprint": table_fingerprint(table),
