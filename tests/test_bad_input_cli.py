@@ -156,6 +156,8 @@ CASES = {
         (evaluate("--set", "model.dropuot=0.1"), "has no option(s) ['dropuot']"),
         (evaluate("--set", "inputs.crop_size=abc"), "crop_size must be an integer"),
         (evaluate("--set", "inputs.norm=loud"), "norm='loud' is unknown"),
+        (evaluate("--set", "inputs.flow_params={{foo: 1}}"), "tvl1 has no parameter(s) ['foo']"),
+        (evaluate("--set", "inputs.flow_params={{tau: x}}"), "flow_params.tau='x': expected a non-negative"),
         (evaluate("--set", "splitter.n_splits=5"), "unknown option(s) ['n_splits']"),
         (evaluate("--set", "splitter=nope"), "nope"),
         (evaluate("--set", "splitter=subject-kfold", "--set", "splitter.n_splits=100"), "needs at least 100 subjects"),

@@ -183,34 +183,11 @@ test_experiment_file_smoke, test_experiment_file_fuzz = in_two_tiers(EXPERIMENTS
 KEYS = st.sampled_from(["train.epochs", "train.lr", "train.weight_decay", "train.class_weighting", "train.device",
                         "train.early_stopping_patience", "train.val_fraction", "train.label_smoothing",
                         "model.dropout", "model.nope", "inputs.crop_size", "inputs.norm", "inputs.flow_method",
-                        "splitter", "splitter.n_splits", "train", "x.y"])  # fmt: skip
+                        "inputs.flow_params", "splitter", "splitter.n_splits", "train", "x.y"])  # fmt: skip
+TYPED = ["abc", "2.5", "-1", "0", "1", "1e-3", "2e-3", ".nan", ".inf", "true", "maybe", "yes", "null", "[1",
+         "{a: 1}", "{tau: -1}", "{nscales: 2}", "cuda", "cpu", "cuda:7", "magnitude", "dis", "", "'1'"]  # fmt: skip
 TEXTS = st.one_of(
-    st.sampled_from(
-        [
-            "abc",
-            "2.5",
-            "-1",
-            "0",
-            "1",
-            "1e-3",
-            "2e-3",
-            ".nan",
-            ".inf",
-            "true",
-            "maybe",
-            "yes",
-            "null",
-            "[1",
-            "{a: 1}",
-            "cuda",
-            "cpu",
-            "cuda:7",
-            "magnitude",
-            "dis",
-            "",
-            "'1'",
-        ]
-    ),  # fmt: skip
+    st.sampled_from(TYPED),
     st.text(max_size=8),
     st.integers(-10, 10**6).map(str),
     st.floats().map(str),
