@@ -167,6 +167,8 @@ CASES = {
         (evaluate("--set", "train.batch_size=[1"), "cannot read the value '[1'"),
         (evaluate("--seeds", "0,0"), "no repeats"),
         (evaluate("--seeds", "a"), "--seeds expects integers"),
+        (evaluate("--seeds", "-1"), "seeds: expected distinct non-negative integers"),
+        (evaluate("--set", "splitter=subject-kfold", "--set", "splitter.seed=-1"), "seed of at least 0, got -1"),
         (evaluate("--executor", "slurm"), "slurm"),
         (evaluate("--train-table", "ckplus"), "--train-table expects DATASET:DIR"),
         (

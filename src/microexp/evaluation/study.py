@@ -97,8 +97,12 @@ class RunSpec:
         if len(set(names)) != len(names):
             raise ConfigError(f"a study names each database once; got {names}")
         check_model_options(self.model, self.model_options)  # an unknown model raises here too
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not all(isinstance(s, int) for s in self.seeds):
-            raise ConfigError(f"seeds: expected distinct integers such as [0, 1, 2], got {list(self.seeds)}")
+        # numpy's generators take no negative seed
+        seeds_ok = all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds)
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not seeds_ok:
+            raise ConfigError(
+                f"seeds: expected distinct non-negative integers such as [0, 1, 2], got {list(self.seeds)}"
+            )
         for stage in self.stages:
             unknown = sorted(set(stage.domains) - set(names))
             if unknown or not stage.domains:
