@@ -202,6 +202,7 @@ CASES = {
         (train("--set", "train.weight_decay=-1"), "weight_decay=-1: expected at least 0"),
         (train("--set", "model.dropout=5"), "dropout=5 must be below 1"),
         (train("--set", "train.device=cuda:99"), "device='cuda:99'"),
+        (train("--seed", "-1"), "seeds: expected distinct non-negative integers"),
     ],
     "run": [
         (["run", "{root}/syntax.yaml"], "syntax.yaml:3:"),
@@ -269,6 +270,8 @@ CASES = {
     ],
     "demo": [
         (["demo", "--out", "{out}/demo", "--seeds", "x"], "--seeds expects integers"),
+        (["demo", "--out", "{out}/demo", "--seed", "-1"], "seed must be at least 0, got -1"),
+        (["demo", "--out", "{out}/demo", "--seeds", "-1"], "seeds: expected distinct non-negative integers"),
         (["demo", "--out", "{out}/demo", "--model", "deep_emotion"], "the demo trains on flows"),
     ],
     "explain": [

@@ -778,14 +778,15 @@ def demo(
     if amplitude is not None:
         settings = dataclasses.replace(settings, amplitude=amplitude)
     image = None if face_image is None else read_frame(face_image, colour=True)
-
     database = out / "database"
+    # checked before minutes of rendering
+    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
+
     with _progress_bar() as progress:
         task = progress.add_task("rendering synthetic clips", total=len(clip_plan(settings)))
         write_database(database, settings, image, lambda done, _: progress.update(task, completed=done))
     # The inputs cache is keyed by the frames' bytes: a re-rendered database never reuses old flows.
     cache = out / "cache"
-    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
     run_dir = out / "loso"
     with _progress_bar() as progress:
         summary, _ = evaluate_study(
