@@ -125,6 +125,7 @@ def data(tmp_path_factory):
         "missing_flow": str(missing),
         "latin1_list": variant("latin1_list", text.replace("casme2,", "casme2\xe9,", 1).encode("latin-1")),
         "short_row": variant("short_row", "\n".join([*lines[:3], "casme2,sub06", *lines[3:]]).encode()),
+        "smic_clip": variant("smic_clip", "\n".join([*lines, "smic,s06,clip7,0,,,"]).encode()),
         "label_7": variant("label_7", "\n".join([*lines[:2], lines[2].replace(",0,", ",7,"), *lines[3:]]).encode()),
     }
 
@@ -196,6 +197,7 @@ CASES = {
         ([*evaluate()[:4], "{latin1_list}", *evaluate()[5:]], f"latin1_list/{LIST}:2: byte 0xe9 is not UTF-8"),
         ([*evaluate()[:4], "{short_row}", *evaluate()[5:]], f"short_row/{LIST}:4: the row 'casme2,sub06' has 2"),
         ([*evaluate()[:4], "{label_7}", *evaluate()[5:]], "unknown label '7'"),
+        ([*evaluate()[:4], "{smic_clip}", *evaluate()[5:]], "SMIC clip 'clip7' is not named like s1_ne_01"),
     ],
     "train": [
         (train("--set", "train.epochs=abc"), "epochs='abc': expected int"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import warnings
 from pathlib import Path
 from types import MappingProxyType
@@ -39,10 +40,12 @@ def _canonical_subject(part: str, subject: str) -> str:
     return subject.zfill(3) if part == "samm" else subject
 
 
-def _smic_apex_image(subject: str, clip: str) -> str:
+def _smic_apex_image(subject: str, clip: str, where: str) -> str:
     # SMIC crops are named s01_s1_ne_01.jpg: the clip's own subject prefix is not zero-padded.
-    prefix, _, rest = clip.partition("_")
-    return f"{subject}_s{int(prefix[1:])}_{rest}.jpg"
+    match = re.fullmatch(r"s(\d+)_(.+)", clip)
+    if match is None:
+        raise DataError(f"{where}: SMIC clip {clip!r} is not named like s1_ne_01 (subject, then the clip)")
+    return f"{subject}_s{int(match.group(1))}_{match.group(2)}.jpg"
 
 
 class MEGC2019:
@@ -139,7 +142,7 @@ class MEGC2019:
             if check_files and not flow_path.is_file():
                 missing.append(f"{part}/{subject}/{clip} (expected {flow_path})")
             image = row.get("imagename") or (
-                _smic_apex_image(subject, clip) if part == "smic" else f"{subject}_{clip}.jpg"
+                _smic_apex_image(subject, clip, where) if part == "smic" else f"{subject}_{clip}.jpg"
             )
             samples.append(
                 {
