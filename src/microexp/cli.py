@@ -51,7 +51,8 @@ def _root(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (check's 1) instead of exiting with it.
+        code = app(standalone_mode=False)
     except MicroexpError as error:
         if _state["debug"]:
             raise
@@ -63,13 +64,24 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as error:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        err_console.print(
+            "[bold red]error:[/] out of memory; close other programs, give fewer --workers or a smaller "
+            "train.batch_size",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except Exception as error:
+        # Usage errors come through here in non-standalone mode. Recent typer releases carry their own copy of
+        # click, whose exceptions are not click's: match them by what they do, or every typo is a traceback.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # --- evaluation commands ---
@@ -214,7 +226,7 @@ def evaluate(
     ] = None,
     overrides: SetOption = None,
     train_tables: TrainTableOption = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes training folds in parallel.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes training folds in parallel.")] = 2,
     executor: ExecutorOption = "local",
     address: AddressOption = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
@@ -260,7 +272,7 @@ def run_experiment(
     ] = None,
     executor: Annotated[str | None, typer.Option("--executor", help="local or ray (default: the file's).")] = None,
     address: AddressOption = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Default: the file's.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Default: the file's.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Experiment folder (default: the file's).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the experiment's runs; start again.")] = False,
@@ -300,13 +312,14 @@ def run_experiment(
 def score(
     log: Annotated[Path, typer.Argument(help="MEGC submission log: '<dataset> <subject>' then '<clip> <gt> <pred>'.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    classes: Annotated[int, typer.Option("--classes", help="Classes of the log, 0..N-1 (MEGC2019: 3).")] = 3,
 ) -> None:
     """Score a MEGC log: UF1, UAR, accuracy and weighted F1 on pooled predictions, all and per part."""
     import json
 
     from microexp.evaluation.metrics import score_megc_log
 
-    scores = score_megc_log(log)
+    scores = score_megc_log(log, classes)
     if as_json:
         console.print_json(json.dumps({part: s.as_dict() for part, s in scores.items()}))
         return
@@ -494,7 +507,7 @@ def preprocess(
     ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy of --dataset.")] = None,
     label_map: LabelMapOption = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for --dataset.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for --dataset.")] = 2,
     apex: Annotated[int | None, typer.Option("--apex", help="Apex frame number; spotted when left out.")] = None,
     offset: Annotated[int | None, typer.Option("--offset", help="Last frame to align (default: apex).")] = None,
     method: Annotated[str, typer.Option(help="Flow method: tvl1, farneback or dis.")] = "tvl1",
@@ -736,7 +749,7 @@ def demo(
     model: Annotated[str, typer.Option("--model", help="A flow model (see `microexp models`).")] = "linear",
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated training seeds.")] = "0",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic database.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for flows and folds.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for flows and folds.")] = 2,
 ) -> None:
     """The whole path on synthetic micro-expressions, no data needed: generate a CASME II copy, compute its
     flows, run leave-one-subject-out, train a bundle on everything, predict a new video.
@@ -765,14 +778,15 @@ def demo(
     if amplitude is not None:
         settings = dataclasses.replace(settings, amplitude=amplitude)
     image = None if face_image is None else read_frame(face_image, colour=True)
-
     database = out / "database"
+    # checked before minutes of rendering
+    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
+
     with _progress_bar() as progress:
         task = progress.add_task("rendering synthetic clips", total=len(clip_plan(settings)))
         write_database(database, settings, image, lambda done, _: progress.update(task, completed=done))
     # The inputs cache is keyed by the frames' bytes: a re-rendered database never reuses old flows.
     cache = out / "cache"
-    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
     run_dir = out / "loso"
     with _progress_bar() as progress:
         summary, _ = evaluate_study(

@@ -9,8 +9,10 @@ frame paths. ``check`` does the same without stopping at the first problem, for 
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
+from microexp.textfiles import read_text
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -123,13 +126,18 @@ def read_sheet(
         raise DataNotFoundError(
             f"{title}: annotation sheet {path} does not exist; pass sheet=PATH to the adapter"
         )
+    text = read_text(path, f"{title}: annotation sheet") if path.suffix.lower() == ".csv" else None
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, header=header)
+        if text is not None:
+            frame = pd.read_csv(io.StringIO(text), header=header)
         else:
             frame = pd.read_excel(path, sheet_name=sheet_name, header=header)
-    except (ValueError, OSError, KeyError) as error:
-        raise UnreadableFileError(f"{title}: annotation sheet {path} cannot be read ({error})") from None
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        # an xlsx is a zip archive: a truncated download is a BadZipFile, a foreign zip a KeyError
+        raise UnreadableFileError(
+            f"{title}: annotation sheet {path} cannot be read ({type(error).__name__}: {error}); "
+            "get a fresh copy of the owner's sheet"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:

@@ -174,6 +174,8 @@ class RayExecutor:
 def make_executor(name: str, *, workers: int = 1, address: str | None = None) -> Executor:
     """The executor named on the command line. With ``ray`` and no address, ``workers`` is the size of
     the local cluster started for the run."""
+    if type(workers) is not int or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     if name == "local":
         if address is not None:
             raise ConfigError(f"--address {address!r} applies to --executor ray only")

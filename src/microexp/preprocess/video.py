@@ -109,6 +109,8 @@ def read_video(path: str | Path, start: int = 0, stop: int | None = None, colour
                     break
                 if index >= start:
                     images.append(frame.to_ndarray(format="rgb24" if colour else "gray"))
+    except MemoryError:
+        raise  # av's out-of-memory error is an FFmpegError too, but the file is not at fault
     except (av.error.FFmpegError, IndexError) as error:
         raise UnreadableFileError(f"video {path} cannot be decoded ({error}); check the file") from error
     if not images:
