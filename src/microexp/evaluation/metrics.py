@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from microexp.errors import DataError, DataNotFoundError
+from microexp.files import write_text
 
 
 def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_classes: int) -> np.ndarray:
@@ -154,7 +155,7 @@ def write_megc_log(path: str | Path, entries: Sequence[LogEntry]) -> None:
     for (dataset, subject), group in groups.items():
         lines.append(f"{dataset} {subject}")
         lines.extend(f"{e.clip} {e.label} {e.prediction}" for e in group)
-    Path(path).write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def score_megc_log(path: str | Path) -> dict[str, Scores]:

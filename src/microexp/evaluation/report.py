@@ -11,17 +11,16 @@ A run folder is written as the run goes, so an interrupted run can be resumed:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import pandas as pd
 
 from microexp.errors import ConfigError
 from microexp.evaluation.metrics import LogEntry, write_megc_log
+from microexp.files import write_json, write_text
 
 CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
@@ -32,24 +31,6 @@ TASKS_DIR = "tasks"
 # "NA" (or a subject called "null") stays a subject instead of becoming missing.
 _INTEGER_COLUMNS = ("seed", "label", "prediction")
 _PROBABILITY_PREFIX = "p_"
-
-
-def _write_atomically(path: Path, write: Callable[[TextIO], Any]) -> None:
-    """Write through a temporary file in the same folder and rename it: a reader (or a resumed run) sees
-    the old file or the complete new one, never a half-written one, even after SIGKILL."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
-    _write_atomically(path, lambda stream: json.dump(data, stream, indent=2, default=str))
 
 
 def _as_json(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -84,7 +65,7 @@ def open_run(out_dir: Path, config: Mapping[str, Any], *, overwrite: bool = Fals
                 "Rerun with the folder's options to resume it, choose a new --out, or pass --overwrite to discard it"
             )
         return
-    write_json_atomically(config_path, config)
+    write_json(config_path, config)
 
 
 def is_complete(out_dir: Path) -> bool:
@@ -99,7 +80,7 @@ def task_path(out_dir: Path, model: str, seed: int, fold: str) -> Path:
 def write_task_predictions(path: Path, predictions: pd.DataFrame) -> None:
     # Unrounded (predictions.csv keeps 6 decimals): the runner pools what it reads back from these files,
     # whether they were written by this invocation or an interrupted one.
-    _write_atomically(path, lambda stream: predictions.to_csv(stream, index=False))
+    write_text(path, predictions.to_csv(index=False))
 
 
 def read_predictions(path: Path) -> pd.DataFrame:
@@ -133,12 +114,12 @@ def write_run(
     """Write config.json, predictions.csv, summary.json and megc_seed<N>.txt; return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / CONFIG_FILE, out_dir / PREDICTIONS_FILE]
-    write_json_atomically(written[0], config)
-    predictions.to_csv(written[1], index=False, float_format="%.6f")
+    write_json(written[0], config)
+    write_text(written[1], predictions.to_csv(index=False, float_format="%.6f"))
     for seed, rows in predictions.groupby("seed"):
         path = out_dir / f"megc_seed{seed}.txt"
         write_megc_log(path, megc_log_entries(rows))
         written.append(path)
     # The summary goes last: its presence means the run folder is complete.
-    write_json_atomically(out_dir / SUMMARY_FILE, summary)
+    write_json(out_dir / SUMMARY_FILE, summary)
     return written + [out_dir / SUMMARY_FILE]

@@ -365,7 +365,8 @@ def evaluate(
 def _upgrade_old_record(out: Path, spec: RunSpec, record: Mapping[str, Any]) -> None:
     """A run folder from before run specs records the same run in the old keys: rewrite them in the new
     form so the run resumes instead of being refused."""
-    from microexp.evaluation.report import CONFIG_FILE, write_json_atomically
+    from microexp.evaluation.report import CONFIG_FILE
+    from microexp.files import write_json
 
     path = out / CONFIG_FILE
     if not path.is_file():
@@ -378,7 +379,7 @@ def _upgrade_old_record(out: Path, spec: RunSpec, record: Mapping[str, Any]) -> 
     except (ConfigError, KeyError, TypeError):
         return
     if same:
-        write_json_atomically(path, record)
+        write_json(path, record)
 
 
 def train_bundle(

@@ -31,6 +31,7 @@ import pandas as pd
 
 from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError, DataNotFoundError
+from microexp.files import write_json
 from microexp.inputs.registry import Builder, Progress, builder_for
 from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.preprocess.cache import ArrayCache
@@ -81,7 +82,7 @@ def _build_one(builder: Builder, row: dict, spec: InputSpec, settings: InputSett
     cache = ArrayCache(Path(path).parents[1])
     key = Path(path).stem
     if info:  # before the array: an array implies its facts are there
-        _info_path(cache.path(key)).write_text(json.dumps(info))
+        write_json(_info_path(cache.path(key)), info)
     cache.put(key, np.asarray(array, dtype=np.float32))
     return path
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from microexp.data.base import frame_number
 from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
+from microexp.files import atomic_path
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".png")
 
@@ -131,8 +132,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int, crf: int = 10) -
     height, width = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
+    with atomic_path(path) as temporary, av.open(str(temporary), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
