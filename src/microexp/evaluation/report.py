@@ -2,7 +2,9 @@
 
 A run folder is written as the run goes, so an interrupted run can be resumed:
 
-    config.json                          what is being run, written first; a resume must match it
+    data.json                            what it read: each clip's annotations and input files' digest
+    config.json                          what is being run, written first; a resume must match it, and
+                                         read the same data
     tasks/<model>/seed<N>/<fold>.csv     one finished task's predictions, each written atomically
     predictions.csv, megc_seed<N>.txt    every task's predictions, once all are finished
     summary.json                         pooled scores, written last: its presence means complete
@@ -18,11 +20,13 @@ from typing import Any
 
 import pandas as pd
 
-from microexp.errors import ConfigError
+from microexp.errors import ConfigError, DataError
 from microexp.evaluation.metrics import LogEntry, write_megc_log
 from microexp.files import write_json, write_text
+from microexp.inputs.fingerprint import describe_changes
 
 CONFIG_FILE = "config.json"
+DATA_FILE = "data.json"
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_FILE = "predictions.csv"
 TASKS_DIR = "tasks"
@@ -48,24 +52,40 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [f"{prefix.rstrip('.')} ({old!r} in the folder, {new!r} now)"]
 
 
-def open_run(out_dir: Path, config: Mapping[str, Any], *, overwrite: bool = False) -> None:
-    """Start or resume the run folder ``out_dir`` for ``config``: record the config before any work, so a
-    later resume can check it. A folder holding another config is refused unless ``overwrite``, which
-    deletes the earlier run's files (only those: the folder may hold other things)."""
-    config_path = out_dir / CONFIG_FILE
+def open_run(
+    out_dir: Path, config: Mapping[str, Any], *, data: Mapping[str, Any] | None = None, overwrite: bool = False
+) -> None:
+    """Start or resume the run folder ``out_dir`` for ``config`` on ``data`` (its
+    :func:`~microexp.inputs.fingerprint.data_fingerprint`): record both before any work, so a later resume
+    can check them. A folder holding another config or a run on other data is refused unless
+    ``overwrite``, which deletes the earlier run's files (only those: the folder may hold other things)."""
+    config_path, data_path = out_dir / CONFIG_FILE, out_dir / DATA_FILE
     if overwrite:
         shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
-        for path in [config_path, out_dir / SUMMARY_FILE, out_dir / PREDICTIONS_FILE, *out_dir.glob("megc_seed*.txt")]:
+        earlier = [config_path, data_path, out_dir / SUMMARY_FILE, out_dir / PREDICTIONS_FILE]
+        for path in [*earlier, *out_dir.glob("megc_seed*.txt")]:
             path.unlink(missing_ok=True)
     elif config_path.exists():
+        if data is not None and data_path.exists():
+            changes = describe_changes(json.loads(data_path.read_text()), _as_json(data))
+            if changes:
+                raise DataError(
+                    f"{out_dir} holds a run on other data: {'; '.join(changes)}. Its {count_finished_tasks(out_dir)} "
+                    "finished task(s) were trained and scored on the data as it was: pass --overwrite to discard "
+                    "them, or choose a new --out"
+                )
         differences = _differences(json.loads(config_path.read_text()), _as_json(config))
         if differences:
             raise ConfigError(
                 f"{out_dir} holds a run with a different config: {'; '.join(differences)}. "
                 "Rerun with the folder's options to resume it, choose a new --out, or pass --overwrite to discard it"
             )
+        if data is not None and not data_path.exists():  # a run from before data.json: its table fingerprint held
+            write_json(data_path, data)
         return
-    write_json(config_path, config)
+    if data is not None:
+        write_json(data_path, data)
+    write_json(config_path, config)  # last: its presence means the run's records are complete
 
 
 def is_complete(out_dir: Path) -> bool:

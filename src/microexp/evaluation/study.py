@@ -320,6 +320,7 @@ def evaluate(
     loaded and the model built once before the folder is touched."""
     from microexp.evaluation.report import SUMMARY_FILE, is_complete, open_run, write_run
     from microexp.evaluation.runner import Stopwatch, cross_validate, summarise
+    from microexp.inputs.fingerprint import data_fingerprint
 
     clock = Stopwatch()
     table = load_study_table(spec)
@@ -331,8 +332,9 @@ def evaluate(
         "table_fingerprint": table_fingerprint(table),
         "inputs_by_dataset": inputs_by_dataset(table, spec.inputs),
     }
+    data = data_fingerprint(table, get_model_info(spec.model).inputs, spec.inputs, cache_dir)
     _upgrade_old_record(out, spec, record)
-    open_run(out, record, overwrite=overwrite)
+    open_run(out, record, data=data, overwrite=overwrite)
     if is_complete(out):
         return json.loads((out / SUMMARY_FILE).read_text()), True
 
