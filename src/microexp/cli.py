@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from microexp.errors import ConfigError, DataNotFoundError, MicroexpError
+from microexp.files import atomic_path, write_figure, write_image, write_json, write_text
 
 app = typer.Typer(
     name="microexp",
@@ -433,7 +434,6 @@ def flow(
 
     Frames that are a database's own face crops (CASME II Cropped/, SAMM or SMIC-HS crops): pass
     --face-geometry as-cropped to get the MEGC2019 composite's flows (docs/results/face_geometry.md)."""
-    import cv2
 
     from microexp.preprocess.flow import normalise
     from microexp.preprocess.pipeline import FlowSettings, pair_flow
@@ -441,9 +441,7 @@ def flow(
     settings = FlowSettings(
         backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size, geometry=face_geometry
     )
-    image = normalise(pair_flow(onset, apex, settings), norm)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    write_image(out, normalise(pair_flow(onset, apex, settings), norm))
     console.print(f"wrote {out} ({size}×{size}, {method}, {norm})")
 
 
@@ -492,8 +490,7 @@ def dynamic_image_command(
             count = bundle.inputs[next(iter(bundle.inputs))].shape[0]
             panels += [(f"its {count} input frames", target), (f"{bundle.model_name} rebuild", rebuilt)]
         rows.append((f"{source.parent.name}/{source.name}", panels))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plot_dynamic_images(rows, "dynamic images").savefig(out, dpi=110)
+    write_figure(out, plot_dynamic_images(rows, "dynamic images"), dpi=110)
     console.print(f"wrote {out} ({len(rows)} clip(s))")
 
 
@@ -534,9 +531,7 @@ def preprocess(
     built into the input cache --out that evaluate and train read with --cache-dir (an interrupted run
     resumes).
     """
-    import json
 
-    import cv2
     import numpy as np
     from rich.progress import Progress
 
@@ -563,12 +558,12 @@ def preprocess(
     with Progress(console=err_console, transient=True) as progress:
         progress.add_task(f"preprocessing {frames}", total=None)
         result = preprocess_clip(list_frames(frames), onset, apex, offset, settings)
-    (out / "aligned").mkdir(parents=True, exist_ok=True)
     for path, crop in zip(result.frames, result.aligned, strict=True):
-        cv2.imwrite(str(out / "aligned" / f"{path.stem}.png"), crop)
-    cv2.imwrite(str(out / "flow.png"), cv2.cvtColor(normalise(result.features, norm), cv2.COLOR_RGB2BGR))
-    np.save(out / "flow.npy", result.features)
-    cv2.imwrite(str(out / "flow_wheel.png"), cv2.cvtColor(flow_to_colour(result.flow), cv2.COLOR_RGB2BGR))
+        write_image(out / "aligned" / f"{path.stem}.png", crop)
+    write_image(out / "flow.png", normalise(result.features, norm))
+    with atomic_path(out / "flow.npy") as temporary:
+        np.save(temporary, result.features)
+    write_image(out / "flow_wheel.png", flow_to_colour(result.flow))
     apex_path = result.frames[result.apex.index]
     summary = {
         "frames": str(frames),
@@ -584,7 +579,7 @@ def preprocess(
         "size": size,
         "norm": norm,
     }
-    (out / "clip.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "clip.json", summary)
     console.print(f"{len(result.frames)} frames aligned; apex {apex_path.name} ({result.apex.method}); wrote {out}")
 
 
@@ -639,8 +634,7 @@ def explain_command(
     with Progress(console=err_console, transient=True) as progress:
         progress.add_task(f"re-training the fold of {clip}", total=None)
         explanation = explain_run(run, clip, seed, cache_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    draw_explanation(explanation).savefig(out, dpi=120)
+    write_figure(out, draw_explanation(explanation), dpi=120)
     predicted = explanation.classes[int(explanation.proba.argmax())]
     true = explanation.classes[explanation.label]
     console.print(f"{explanation.clip_id}: true {true}, predicted {predicted}; wrote {out}")
@@ -803,7 +797,7 @@ def demo(
     classes = summary["classes"]
     matrix = confusion_matrix(predictions["label"], predictions["prediction"], len(classes))
     title = f"{model}, LOSO over {summary['n_folds']} synthetic subjects"
-    plot_confusion(matrix, classes, title).savefig(run_dir / "confusion.png", dpi=120)
+    write_figure(run_dir / "confusion.png", plot_confusion(matrix, classes, title), dpi=120)
     console.print(
         _scores_table(f"{model} on {summary['n_clips']} synthetic clips: LOSO, {summary['n_folds']} folds", summary)
     )
@@ -821,7 +815,7 @@ def demo(
     write_video(out / "example_overlay.mp4", draw_prediction(frames, numbers, prediction), PLAYBACK_FPS)
     console.print(_prediction_table(prediction, truth))
     report = _demo_report(settings, summary, len(table), prediction, truth, clock.seconds)
-    (run_dir / "report.md").write_text(report)
+    write_text(run_dir / "report.md", report)
     console.print(f"demo finished in {clock.seconds:.0f} s; report {run_dir / 'report.md'}, bundle {bundle_dir}")
 
 

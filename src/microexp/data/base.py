@@ -20,8 +20,8 @@ from types import MappingProxyType
 from typing import ClassVar
 
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 
+from microexp.data.images import damage
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
 from microexp.textfiles import read_text
@@ -416,11 +416,9 @@ class DatabaseAdapter:
             else dict.fromkeys(by_number[row[p]] for p in ("onset", "apex", "offset") if row.get(p) in by_number)
         )
         for path in to_open:
-            try:
-                with Image.open(path) as image:
-                    image.verify()
-            except (UnidentifiedImageError, OSError, SyntaxError) as error:
-                problems.append(f"{self.where(row)}: image {path} is damaged ({error}); replace the file")
+            problem = damage(Path(path).read_bytes())  # decoded whole: verify() passes a truncated JPEG
+            if problem is not None:
+                problems.append(f"{self.where(row)}: image {path} is damaged ({problem}); replace the file")
         return problems
 
 
@@ -463,13 +461,12 @@ class StillImageAdapter(DatabaseAdapter):
         for row in rows:
             if "apex_path" not in row:
                 continue
-            try:
-                with Image.open(row["apex_path"]) as image:
-                    image.verify()
-            except FileNotFoundError:
-                problems.append(f"{self.where(row)}: image {row['apex_path']} does not exist")
-            except (UnidentifiedImageError, OSError, SyntaxError) as error:
-                problems.append(f"{self.where(row)}: image {row['apex_path']} is damaged ({error})")
+            path = Path(row["apex_path"])
+            problem = damage(path.read_bytes()) if path.is_file() else None
+            if not path.is_file():
+                problems.append(f"{self.where(row)}: image {path} does not exist")
+            elif problem is not None:
+                problems.append(f"{self.where(row)}: image {path} is damaged ({problem})")
         return CheckReport(self._table(chosen, rows), problems, [str(w.message) for w in caught])
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from microexp.errors import ConfigError, DataError
+from microexp.files import write_text
 from microexp.textfiles import read_text
 
 # negative, positive, surprise: the MEGC2019 composite's classes and what its logs hold
@@ -187,7 +188,7 @@ def write_megc_log(path: str | Path, entries: Sequence[LogEntry]) -> None:
     for (dataset, subject), group in groups.items():
         lines.append(f"{dataset} {subject}")
         lines.extend(f"{e.clip} {e.label} {e.prediction}" for e in group)
-    Path(path).write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def score_megc_log(path: str | Path, num_classes: int = MEGC_CLASSES) -> dict[str, Scores]:

@@ -326,6 +326,7 @@ def evaluate(
     loaded and the model built once before the folder is touched."""
     from microexp.evaluation.report import SUMMARY_FILE, is_complete, open_run, write_run
     from microexp.evaluation.runner import Stopwatch, cross_validate, summarise
+    from microexp.inputs.fingerprint import data_fingerprint
 
     clock = Stopwatch()
     table = load_study_table(spec)
@@ -338,8 +339,9 @@ def evaluate(
         "table_fingerprint": table_fingerprint(table),
         "inputs_by_dataset": inputs_by_dataset(table, spec.inputs),
     }
+    data = data_fingerprint(table, get_model_info(spec.model).inputs, spec.inputs, cache_dir)
     _upgrade_old_record(out, spec, record)
-    open_run(out, record, overwrite=overwrite)
+    open_run(out, record, data=data, overwrite=overwrite)
     if is_complete(out):
         return json.loads((out / SUMMARY_FILE).read_text()), True
 
@@ -372,7 +374,8 @@ def evaluate(
 def _upgrade_old_record(out: Path, spec: RunSpec, record: Mapping[str, Any]) -> None:
     """A run folder from before run specs records the same run in the old keys: rewrite them in the new
     form so the run resumes instead of being refused."""
-    from microexp.evaluation.report import CONFIG_FILE, write_json_atomically
+    from microexp.evaluation.report import CONFIG_FILE
+    from microexp.files import write_json
 
     path = out / CONFIG_FILE
     if not path.is_file():
@@ -385,7 +388,7 @@ def _upgrade_old_record(out: Path, spec: RunSpec, record: Mapping[str, Any]) -> 
     except (ConfigError, KeyError, TypeError):
         return
     if same:
-        write_json_atomically(path, record)
+        write_json(path, record)
 
 
 def train_bundle(
