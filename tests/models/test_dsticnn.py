@@ -19,7 +19,8 @@ def test_streams_have_one_shape_after_conv1(name):
     conv1_short = model.short.stages[0][0](frames32.transpose(1, 2))
     conv1_long = model.long.stages[0][0](frames64.transpose(1, 2))
     side = get_model_info(name).inputs["frames32"].shape[-1]
-    assert conv1_short.shape == conv1_long.shape == (2, model.short.stages[0][0][0].out_channels, 16, side // 2, side // 2)
+    width = model.short.stages[0][0][0].out_channels
+    assert conv1_short.shape == conv1_long.shape == (2, width, 16, side // 2, side // 2)
 
 
 @pytest.mark.parametrize(("name", "mixes"), [("dsticnn", True), ("dsticnn_no_interaction", False)])

@@ -24,9 +24,11 @@ Where the paper (as far as it could be read) is silent, chosen here before any r
 - the input of each stream is the clip less its mean frame (``centre=True``): what every frame shares, the
   face itself, cancels and only its change is left, as for FDP's rank scorer, where a face's identity
   otherwise swamped a motion of a pixel or two in a few dozen training clips;
-- the head: each stream's last map averaged over time and space, the two vectors concatenated, dropout,
-  one linear layer (the same head with and without the exchange, so the ablation changes nothing else);
-- the training: Adam, cosine decay, mirrored clips (the schedules below).
+- the head: each stream's last map flattened (where on the face and when a motion happened is kept), the
+  two concatenated, dropout, one linear layer; the same head with and without the exchange, so the
+  ablation changes nothing else (on the development database, averaging the maps over time and space
+  instead gave UF1 0.62 against 0.70);
+- the training: Adam, cosine decay, no mirrored clips (the schedules below).
 
 Variants: ``dsticnn`` is the CPU size (56x56 frames and the paper's channels halved, 8-16-32-64), fixed on
 the synthetic development database (seed 7, never a judged one; docs/results/dsticnn.md lists what each
@@ -87,6 +89,7 @@ class DSTICNN(Classifier):
         *,
         num_classes: int,
         in_chans: int,
+        side: int,
         widths: Sequence[int],
         interaction: bool,
         centre: bool,
@@ -105,7 +108,13 @@ class DSTICNN(Classifier):
         self.to_short = nn.ModuleList(nn.Conv3d(w, w, 1) for w in widths[:3]) if interaction else None
         self.to_long = nn.ModuleList(nn.Conv3d(w, w, 1) for w in widths[:3]) if interaction else None
         self.centre = centre
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * widths[3], num_classes))
+        last_side = (
+            -(-side // 2) // 2 // 2 // 2 - 1
+        )  # conv1 halves the side (rounding up), pool1-3 halve it, pool4 takes one
+        if last_side < 1:
+            raise ConfigError(f"DSTICNN's frames must be at least 32x32 to survive its four stages, got {side}x{side}")
+        # time: 16 steps after conv1, 8 after pool2, 4 after pool3, 3 after conv4, 2 after pool4
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * widths[3] * 2 * last_side**2, num_classes))
 
     def _prepare(self, frames: torch.Tensor) -> torch.Tensor:
         if self.centre:
@@ -128,7 +137,7 @@ class DSTICNN(Classifier):
 
     def forward(self, frames32: torch.Tensor, frames64: torch.Tensor) -> torch.Tensor:
         short, long = self.streams(frames32, frames64)
-        return self.head(torch.cat([short.mean(dim=(2, 3, 4)), long.mean(dim=(2, 3, 4))], dim=1))
+        return self.head(torch.cat([short.flatten(1), long.flatten(1)], dim=1))
 
 
 def _inputs(side: int) -> dict:
@@ -137,14 +146,11 @@ def _inputs(side: int) -> dict:
 
 SMALL_WIDTHS = (8, 16, 32, 64)
 PAPER_WIDTHS = (16, 32, 64, 128)
-SMALL_TRAINING = {
-    "epochs": 30,
-    "batch_size": 8,
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "cosine_schedule": True,
-    "augment_flip": True,
-}
+# Fixed schedules (the test fold chooses nothing), chosen on the development database (synthetic seed 7, four
+# folds of two subjects): 60 epochs gave nothing over 30 (UF1 0.69 and 0.70); mirrored clips 0.70 against
+# 0.72 without, and a mirrored clip moves every motion to the other side of the flattened maps the head
+# reads, so the clips are not mirrored.
+SMALL_TRAINING = {"epochs": 30, "batch_size": 8, "lr": 1e-3, "weight_decay": 1e-4, "cosine_schedule": True}
 PAPER_TRAINING = {"epochs": 60, "batch_size": 16, "lr": 1e-3, "weight_decay": 1e-4, "cosine_schedule": True}
 
 
@@ -154,6 +160,7 @@ def dsticnn(*, num_classes: int, in_chans: int, dropout: float = 0.3, centre: bo
     return DSTICNN(
         num_classes=num_classes,
         in_chans=in_chans,
+        side=56,
         widths=SMALL_WIDTHS,
         interaction=True,
         centre=centre,
@@ -167,6 +174,7 @@ def dsticnn_paper(*, num_classes: int, in_chans: int, dropout: float = 0.3, cent
     return DSTICNN(
         num_classes=num_classes,
         in_chans=in_chans,
+        side=112,
         widths=PAPER_WIDTHS,
         interaction=True,
         centre=centre,
@@ -180,6 +188,7 @@ def dsticnn_no_interaction(*, num_classes: int, in_chans: int, dropout: float = 
     return DSTICNN(
         num_classes=num_classes,
         in_chans=in_chans,
+        side=56,
         widths=SMALL_WIDTHS,
         interaction=False,
         centre=centre,
