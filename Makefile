@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= ../shared/data
 
-.PHONY: install demo evaluate test test-slow lint clean
+.PHONY: install demo evaluate test test-slow test-fuzz lint clean
 
 # torch goes in first and pinned: a bare `torch` requirement on an empty environment pulls
 # several GB of CUDA wheels. facenet-pytorch is installed without its dependencies because it
@@ -31,6 +31,9 @@ test: install
 
 test-slow: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m slow
+
+test-fuzz: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m fuzz
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -27,6 +27,7 @@ from sklearn.model_selection import StratifiedKFold
 from microexp.data.registry import open_dataset
 from microexp.data.splitters import Fold, SubjectKFold
 from microexp.evaluation.runner import cross_validate, summarise
+from microexp.files import write_text
 from microexp.inputs import ArrayDataset, load_inputs
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
@@ -85,7 +86,7 @@ def main() -> None:
         summary = accuracy_over_seeds(table, config, splitter, args.seeds, args.workers, out) if args.seeds else {}
         summary["saliency"] = saliency_figure(table, config, next(iter(splitter.split(table))), args.figure)
     summary["config"] = vars(config)
-    out.write_text(json.dumps(summary, indent=1, default=str))
+    write_text(out, json.dumps(summary, indent=1, default=str))
 
 
 def saliency_figure(table, config, fold, figure: Path) -> dict:
@@ -135,7 +136,7 @@ def accuracy_over_seeds(table, config, splitter, seeds, workers, out: Path, prot
         per_seed.append(
             cross_validate(table, "deep_emotion", seeds=[seed], config=config, workers=workers, splitter=splitter)
         )
-        per_seed[-1].to_csv(out.with_name(f"{out.stem}_seed{seed}.csv"), index=False)
+        write_text(out.with_name(f"{out.stem}_seed{seed}.csv"), per_seed[-1].to_csv(index=False))
         print(f"seed {seed} done at {time.perf_counter() - start:.0f} s", flush=True)
     predictions = pd.concat(per_seed, ignore_index=True)
     summary = summarise(predictions, table, model="deep_emotion", wall_seconds=time.perf_counter() - start)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from microexp.data.megc2019 import MEGC2019
 from microexp.evaluation.runner import cross_validate, summarise
+from microexp.files import write_text
 from microexp.training.config import TrainConfig
 
 # The CK+ schedule without rotation (it would turn the flow image without turning its vectors), at 30 epochs
@@ -64,7 +65,7 @@ def main() -> None:
             predictions[model].append(
                 cross_validate(table, model, seeds=[seed], config=config, workers=args.workers)
             )
-            predictions[model][-1].to_csv(args.out / f"{model}_seed{seed}.csv", index=False)
+            write_text(args.out / f"{model}_seed{seed}.csv", predictions[model][-1].to_csv(index=False))
             walls[model] += time.perf_counter() - start
             print(f"{model} seed {seed} done in {time.perf_counter() - start:.0f} s", flush=True)
     summaries = {}
@@ -78,7 +79,7 @@ def main() -> None:
         )
         for part, scores in summary["parts"].items():
             print(f"  {part}: UF1 {scores['uf1']['mean']:.4f}, UAR {scores['uar']['mean']:.4f}")
-    (args.out / "summary.json").write_text(json.dumps(summaries, indent=1, default=str))
+    write_text(args.out / "summary.json", json.dumps(summaries, indent=1, default=str))
 
 
 if __name__ == "__main__":

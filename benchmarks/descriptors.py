@@ -24,6 +24,7 @@ from microexp.data.synthetic_render import SyntheticSettings
 from microexp.data.synthetic_write import write_database
 from microexp.evaluation.study import evaluate, make_run_spec
 from microexp.features import hoof, lbp_top, mdmo, region_flow_statistics, region_map
+from microexp.files import write_figure
 from microexp.preprocess.faces import landmarks68
 from microexp.preprocess.flow import compute_flow
 
@@ -89,7 +90,7 @@ def picture(data: Path, out: Path) -> None:
     clips = [(f"{row['clip_id']} ({row['emotion']})", shipped_clip_regions(row)) for row in rows]
     out.mkdir(parents=True, exist_ok=True)
     figure = plot_face_regions(clips, "36 landmark regions on the composite's apex faces and 28×28 flows")
-    figure.savefig(out / "regions.png", dpi=110)
+    write_figure(out / "regions.png", figure, dpi=110)
     print(f"\nwrote {out / 'regions.png'}")
     registration(table)
 

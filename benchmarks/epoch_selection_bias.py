@@ -39,6 +39,7 @@ from microexp.data.splitters import LeaveOneSubjectOut
 from microexp.evaluation.executors import LocalExecutor
 from microexp.evaluation.metrics import accuracy, confusion_matrix, uar, uf1
 from microexp.evaluation.runner import Stopwatch, Task, make_tasks, train_task
+from microexp.files import write_text
 from microexp.inputs import SampleDataset, build_inputs
 from microexp.models.registry import get_model_info
 from microexp.training.config import TrainConfig
@@ -150,7 +151,7 @@ def main() -> None:
     machine = platform.processor() or platform.machine()
     cached = f" ({read_back} of {len(per_seed)} seeds read back from {args.out}, not trained)" if read_back else ""
     print(f"wall time {clock.seconds:.1f} s{cached}; machine: {machine}, {os.cpu_count()} cores")
-    (args.out / f"{args.model}_summary.json").write_text(json.dumps(summary, indent=2))
+    write_text(args.out / f"{args.model}_summary.json", json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -44,31 +44,42 @@ def cache_speed(data: Path, scratch: Path) -> tuple[float, float, int]:
     return times[0], times[1], len(table)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(description: str, models: tuple[str, ...]) -> argparse.Namespace:
+    """The options every CK+ sequences benchmark takes; ``models``: the ones run by default."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/macro/ckplus_sequences"
     )
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument("--models", nargs="*", default=list(models))
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def compare(args: argparse.Namespace, roles: dict[str, str], inputs: dict | None = None) -> None:
+    """Each model of ``args.models`` on the ten folds, one run folder each under ``args.out``; prints a
+    table row per model. ``inputs``: input settings every model's run uses."""
+    print(f"{'model':22} {'accuracy':>15} {'UF1':>15} {'seconds':>8}  part")
+    for model in args.models:
+        spec = make_run_spec(dataset="ckplus", data_dir=args.data, model=model, seeds=args.seeds, inputs=inputs)
+        summary, _ = evaluate(spec, args.out / model, workers=args.workers, cache_dir=args.out / "cache")
+        accuracy, uf1 = summary["accuracy"], summary["uf1"]
+        print(
+            f"{model:22} {accuracy['mean']:.4f} ± {accuracy['std']:.4f} {uf1['mean']:.4f} ± {uf1['std']:.4f} "
+            f"{summary['wall_seconds']:8.0f}  {roles.get(model, '')}"
+        )
+
+
+def main() -> None:
+    args = parse_args(__doc__, MODELS)
     if not (args.data / "cohn-kanade-images").is_dir():
         print(f"skipped: the CK+ sequences are not at {args.data} (pass --data)")
         return
     print(f"CPU: {platform.processor() or platform.machine()}; workers {args.workers}")
     first, cached, clips = cache_speed(args.data, args.out / "cache_speed")
     print(f"dynamic image 64x64, {clips} clips: first build {first:.1f} ms/clip, cached {cached:.2f} ms/clip")
-    print(f"{'model':16} {'accuracy':>15} {'UF1':>15} {'seconds':>8}  part")
-    for model in args.models:
-        spec = make_run_spec(dataset="ckplus", data_dir=args.data, model=model, seeds=args.seeds)
-        summary, _ = evaluate(spec, args.out / model, workers=args.workers, cache_dir=args.out / "cache")
-        accuracy, uf1 = summary["accuracy"], summary["uf1"]
-        print(
-            f"{model:16} {accuracy['mean']:.4f} ± {accuracy['std']:.4f} {uf1['mean']:.4f} ± {uf1['std']:.4f} "
-            f"{summary['wall_seconds']:8.0f}  {ROLE.get(model, '')}"
-        )
+    compare(args, ROLE)
 
 
 if __name__ == "__main__":

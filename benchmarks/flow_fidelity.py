@@ -51,6 +51,7 @@ from microexp.data.ckplus import CKPlus, CKPlusStills
 from microexp.data.schema import SampleTable, build_table
 from microexp.data.synthetic_render import CLASSES, SyntheticSettings, expression_field, make_subjects
 from microexp.errors import NoFaceError
+from microexp.files import write_text
 from microexp.inputs import InputSettings, InputSpec, build_inputs, input_column, load_inputs
 from microexp.preprocess.align import whole_frame_matrix
 from microexp.preprocess.flow import TVL1Params, compute_flow, flow_features, read_flo
@@ -254,7 +255,7 @@ def main() -> None:
     )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+        write_text(args.json, json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

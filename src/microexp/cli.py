@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from microexp.errors import ConfigError, DataNotFoundError, MicroexpError
+from microexp.files import atomic_path, write_figure, write_image, write_json, write_text
 
 app = typer.Typer(
     name="microexp",
@@ -51,7 +52,8 @@ def _root(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (check's 1) instead of exiting with it.
+        code = app(standalone_mode=False)
     except MicroexpError as error:
         if _state["debug"]:
             raise
@@ -63,13 +65,24 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as error:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+    except MemoryError:
+        if _state["debug"]:
+            raise
+        err_console.print(
+            "[bold red]error:[/] out of memory; close other programs, give fewer --workers or a smaller "
+            "train.batch_size",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except Exception as error:
+        # Usage errors come through here in non-standalone mode. Recent typer releases carry their own copy of
+        # click, whose exceptions are not click's: match them by what they do, or every typo is a traceback.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # --- evaluation commands ---
@@ -214,7 +227,7 @@ def evaluate(
     ] = None,
     overrides: SetOption = None,
     train_tables: TrainTableOption = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes training folds in parallel.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes training folds in parallel.")] = 2,
     executor: ExecutorOption = "local",
     address: AddressOption = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
@@ -260,7 +273,7 @@ def run_experiment(
     ] = None,
     executor: Annotated[str | None, typer.Option("--executor", help="local or ray (default: the file's).")] = None,
     address: AddressOption = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Default: the file's.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Default: the file's.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Experiment folder (default: the file's).")] = None,
     cache_dir: Annotated[Path, typer.Option("--cache-dir", help="Where built inputs are cached.")] = DEFAULT_CACHE,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the experiment's runs; start again.")] = False,
@@ -300,13 +313,14 @@ def run_experiment(
 def score(
     log: Annotated[Path, typer.Argument(help="MEGC submission log: '<dataset> <subject>' then '<clip> <gt> <pred>'.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    classes: Annotated[int, typer.Option("--classes", help="Classes of the log, 0..N-1 (MEGC2019: 3).")] = 3,
 ) -> None:
     """Score a MEGC log: UF1, UAR, accuracy and weighted F1 on pooled predictions, all and per part."""
     import json
 
     from microexp.evaluation.metrics import score_megc_log
 
-    scores = score_megc_log(log)
+    scores = score_megc_log(log, classes)
     if as_json:
         console.print_json(json.dumps({part: s.as_dict() for part, s in scores.items()}))
         return
@@ -420,7 +434,6 @@ def flow(
 
     Frames that are a database's own face crops (CASME II Cropped/, SAMM or SMIC-HS crops): pass
     --face-geometry as-cropped to get the MEGC2019 composite's flows (docs/results/face_geometry.md)."""
-    import cv2
 
     from microexp.preprocess.flow import normalise
     from microexp.preprocess.pipeline import FlowSettings, pair_flow
@@ -428,9 +441,7 @@ def flow(
     settings = FlowSettings(
         backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size, geometry=face_geometry
     )
-    image = normalise(pair_flow(onset, apex, settings), norm)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    write_image(out, normalise(pair_flow(onset, apex, settings), norm))
     console.print(f"wrote {out} ({size}×{size}, {method}, {norm})")
 
 
@@ -479,8 +490,7 @@ def dynamic_image_command(
             count = bundle.inputs[next(iter(bundle.inputs))].shape[0]
             panels += [(f"its {count} input frames", target), (f"{bundle.model_name} rebuild", rebuilt)]
         rows.append((f"{source.parent.name}/{source.name}", panels))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plot_dynamic_images(rows, "dynamic images").savefig(out, dpi=110)
+    write_figure(out, plot_dynamic_images(rows, "dynamic images"), dpi=110)
     console.print(f"wrote {out} ({len(rows)} clip(s))")
 
 
@@ -494,7 +504,7 @@ def preprocess(
     ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Your copy of --dataset.")] = None,
     label_map: LabelMapOption = None,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for --dataset.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for --dataset.")] = 2,
     apex: Annotated[int | None, typer.Option("--apex", help="Apex frame number; spotted when left out.")] = None,
     offset: Annotated[int | None, typer.Option("--offset", help="Last frame to align (default: apex).")] = None,
     method: Annotated[str, typer.Option(help="Flow method: tvl1, farneback or dis.")] = "tvl1",
@@ -521,9 +531,7 @@ def preprocess(
     built into the input cache --out that evaluate and train read with --cache-dir (an interrupted run
     resumes).
     """
-    import json
 
-    import cv2
     import numpy as np
     from rich.progress import Progress
 
@@ -550,12 +558,12 @@ def preprocess(
     with Progress(console=err_console, transient=True) as progress:
         progress.add_task(f"preprocessing {frames}", total=None)
         result = preprocess_clip(list_frames(frames), onset, apex, offset, settings)
-    (out / "aligned").mkdir(parents=True, exist_ok=True)
     for path, crop in zip(result.frames, result.aligned, strict=True):
-        cv2.imwrite(str(out / "aligned" / f"{path.stem}.png"), crop)
-    cv2.imwrite(str(out / "flow.png"), cv2.cvtColor(normalise(result.features, norm), cv2.COLOR_RGB2BGR))
-    np.save(out / "flow.npy", result.features)
-    cv2.imwrite(str(out / "flow_wheel.png"), cv2.cvtColor(flow_to_colour(result.flow), cv2.COLOR_RGB2BGR))
+        write_image(out / "aligned" / f"{path.stem}.png", crop)
+    write_image(out / "flow.png", normalise(result.features, norm))
+    with atomic_path(out / "flow.npy") as temporary:
+        np.save(temporary, result.features)
+    write_image(out / "flow_wheel.png", flow_to_colour(result.flow))
     apex_path = result.frames[result.apex.index]
     summary = {
         "frames": str(frames),
@@ -571,7 +579,7 @@ def preprocess(
         "size": size,
         "norm": norm,
     }
-    (out / "clip.json").write_text(json.dumps(summary, indent=2))
+    write_json(out / "clip.json", summary)
     console.print(f"{len(result.frames)} frames aligned; apex {apex_path.name} ({result.apex.method}); wrote {out}")
 
 
@@ -626,8 +634,7 @@ def explain_command(
     with Progress(console=err_console, transient=True) as progress:
         progress.add_task(f"re-training the fold of {clip}", total=None)
         explanation = explain_run(run, clip, seed, cache_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    draw_explanation(explanation).savefig(out, dpi=120)
+    write_figure(out, draw_explanation(explanation), dpi=120)
     predicted = explanation.classes[int(explanation.proba.argmax())]
     true = explanation.classes[explanation.label]
     console.print(f"{explanation.clip_id}: true {true}, predicted {predicted}; wrote {out}")
@@ -736,7 +743,7 @@ def demo(
     model: Annotated[str, typer.Option("--model", help="A flow model (see `microexp models`).")] = "linear",
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated training seeds.")] = "0",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic database.")] = 0,
-    workers: Annotated[int, typer.Option("--workers", help="Processes for flows and folds.")] = 2,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes for flows and folds.")] = 2,
 ) -> None:
     """The whole path on synthetic micro-expressions, no data needed: generate a CASME II copy, compute its
     flows, run leave-one-subject-out, train a bundle on everything, predict a new video.
@@ -765,14 +772,15 @@ def demo(
     if amplitude is not None:
         settings = dataclasses.replace(settings, amplitude=amplitude)
     image = None if face_image is None else read_frame(face_image, colour=True)
-
     database = out / "database"
+    # checked before minutes of rendering
+    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
+
     with _progress_bar() as progress:
         task = progress.add_task("rendering synthetic clips", total=len(clip_plan(settings)))
         write_database(database, settings, image, lambda done, _: progress.update(task, completed=done))
     # The inputs cache is keyed by the frames' bytes: a re-rendered database never reuses old flows.
     cache = out / "cache"
-    spec = make_run_spec(dataset="synthetic", data_dir=database, model=model, seeds=seed_list)
     run_dir = out / "loso"
     with _progress_bar() as progress:
         summary, _ = evaluate_study(
@@ -789,7 +797,7 @@ def demo(
     classes = summary["classes"]
     matrix = confusion_matrix(predictions["label"], predictions["prediction"], len(classes))
     title = f"{model}, LOSO over {summary['n_folds']} synthetic subjects"
-    plot_confusion(matrix, classes, title).savefig(run_dir / "confusion.png", dpi=120)
+    write_figure(run_dir / "confusion.png", plot_confusion(matrix, classes, title), dpi=120)
     console.print(
         _scores_table(f"{model} on {summary['n_clips']} synthetic clips: LOSO, {summary['n_folds']} folds", summary)
     )
@@ -807,7 +815,7 @@ def demo(
     write_video(out / "example_overlay.mp4", draw_prediction(frames, numbers, prediction), PLAYBACK_FPS)
     console.print(_prediction_table(prediction, truth))
     report = _demo_report(settings, summary, len(table), prediction, truth, clock.seconds)
-    (run_dir / "report.md").write_text(report)
+    write_text(run_dir / "report.md", report)
     console.print(f"demo finished in {clock.seconds:.0f} s; report {run_dir / 'report.md'}, bundle {bundle_dir}")
 
 

@@ -28,3 +28,7 @@ class ConfigError(MicroexpError, ValueError):
 
 class NoFaceError(DataError):
     """No face was found where one was required."""
+
+
+class OutputError(MicroexpError, OSError):
+    """An output file or folder cannot be written (no permission, a file where a folder should be)."""

@@ -90,7 +90,8 @@ def test_splitters_are_made_by_name_with_checked_options():
     [
         ("subject-kfold", {"n_splits": 1}, r"at least 2 splits, got 1"),
         ("subject-kfold", {"n_splits": 2.5}, r"at least 2 splits, got 2\.5"),
-        ("subject-kfold", {"seed": "one"}, r"whole-number seed, got 'one'"),
+        ("subject-kfold", {"seed": "one"}, r"whole-number seed of at least 0, got 'one'"),
+        ("subject-kfold", {"seed": -1}, r"whole-number seed of at least 0, got -1"),
         ("official", {"test": 3}, r"test must be a string, got 3"),
         ("official", {"validation": 0}, r"validation must be a string or None, got 0"),
     ],

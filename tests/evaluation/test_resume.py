@@ -12,7 +12,7 @@ import pytest
 
 from conftest import subprocess_env
 from microexp.data.megc2019 import MEGC2019
-from microexp.errors import ConfigError
+from microexp.errors import ConfigError, DataError
 from microexp.evaluation.report import TASKS_DIR, open_run, task_path
 from microexp.evaluation.runner import cross_validate
 from microexp.evaluation.study import evaluate, make_run_spec
@@ -118,5 +118,5 @@ def test_a_rerun_after_the_data_changed_is_refused_not_mixed(tiny_megc2019, tmp_
     fields = lines[1].split(",")
     fields[3] = str((int(fields[3]) + 1) % 3)  # one clip relabelled
     sheet.write_text("\n".join([lines[0], ",".join(fields), *lines[2:]]) + "\n")
-    with pytest.raises(ConfigError, match="table_fingerprint"):
+    with pytest.raises(DataError, match=r"holds a run on other data: label of 1 clip\(s\) changed"):
         evaluate(spec, tmp_path / "run")

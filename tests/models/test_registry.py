@@ -8,6 +8,7 @@ from microexp.errors import ConfigError
 from microexp.inputs import builder_names
 from microexp.models import create_model, get_model_info, list_models, register_model
 from microexp.models.layers import Classifier
+from microexp.models.registry import check_model_options
 from microexp.training.engine import flat_features
 
 # GPU-sized models: the same test, in the slow tier (fdp_paper, 58 M parameters, takes most of a minute on CPU)
@@ -63,3 +64,18 @@ def test_factories_may_not_swallow_kwargs():
         @register_model("swallower", inputs={"flow": (3, 28, 28)})
         def swallower(*, num_classes: int, in_chans: int, **options):
             return None
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "expected"),
+    [
+        ("ststnet", {"dropout": 5}, r"dropout=5 must be below 1 \(a probability\)"),
+        ("ststnet", {"dropout": "abc"}, r"dropout='abc' is not a finite number"),
+        ("frames3d", {"width": 0}, r"width=0 must be at least 1"),
+        ("frames3d", {"width": 2.5}, r"width=2.5 is not an integer"),
+        ("linear", {"cs": [1e-3, "a"]}, r"cs=\[0.001, 'a'\] holds a value that is not a finite number"),
+    ],
+)
+def test_a_model_option_is_checked_against_the_factory_annotation(model, options, expected):
+    with pytest.raises(ConfigError, match=rf"model '{model}': option {expected}; give model\."):
+        check_model_options(model, options)

@@ -78,7 +78,7 @@ def test_unreadable_frame_is_named(tmp_path):
     frames = write_frames(tmp_path, ["img1.jpg"])
     broken = tmp_path / "img2.jpg"
     broken.write_bytes(b"not a jpeg")
-    with pytest.raises(UnreadableFileError, match=r"img2.jpg cannot be decoded"):
+    with pytest.raises(UnreadableFileError, match=r"img2.jpg is damaged \(cannot identify image file"):
         read_frames([frames[0], broken])
 
 

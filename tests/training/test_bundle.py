@@ -82,7 +82,7 @@ def test_bundle_is_json_plus_safetensors(tmp_path, toy):
         preprocessing={},
         train_config={},
     )
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["bundle.json", "weights.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["bundle.json", "manifest.json", "weights.safetensors"]
     description = json.loads((tmp_path / "b" / "bundle.json").read_text())
     assert description["model"] == "fr"
     assert description["classes"] == list(table.classes)
@@ -137,7 +137,9 @@ def test_a_format_1_bundle_still_loads_and_predicts_the_same(tmp_path, toy):
         preprocessing={"flow_method": "farneback", "norm": "minmax", "size": 28},
     )
     (tmp_path / "b" / "bundle.json").write_text(json.dumps(old))
-    bundle = load_bundle(tmp_path / "b")
+    (tmp_path / "b" / "manifest.json").unlink()  # format 1 bundles predate manifests
+    with pytest.warns(UserWarning, match="no manifest.json"):
+        bundle = load_bundle(tmp_path / "b")
     np.testing.assert_array_equal(bundle.predict_proba(x), trained.predict_proba(x))
     assert bundle.input_settings.flow_method == "farneback"
 

@@ -9,8 +9,10 @@ frame paths. ``check`` does the same without stopping at the first problem, for 
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +20,11 @@ from types import MappingProxyType
 from typing import ClassVar
 
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
 
+from microexp.data.images import damage
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
+from microexp.textfiles import read_text
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -123,13 +126,18 @@ def read_sheet(
         raise DataNotFoundError(
             f"{title}: annotation sheet {path} does not exist; pass sheet=PATH to the adapter"
         )
+    text = read_text(path, f"{title}: annotation sheet") if path.suffix.lower() == ".csv" else None
     try:
-        if path.suffix.lower() == ".csv":
-            frame = pd.read_csv(path, header=header)
+        if text is not None:
+            frame = pd.read_csv(io.StringIO(text), header=header)
         else:
             frame = pd.read_excel(path, sheet_name=sheet_name, header=header)
-    except (ValueError, OSError, KeyError) as error:
-        raise UnreadableFileError(f"{title}: annotation sheet {path} cannot be read ({error})") from None
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        # an xlsx is a zip archive: a truncated download is a BadZipFile, a foreign zip a KeyError
+        raise UnreadableFileError(
+            f"{title}: annotation sheet {path} cannot be read ({type(error).__name__}: {error}); "
+            "get a fresh copy of the owner's sheet"
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -408,11 +416,9 @@ class DatabaseAdapter:
             else dict.fromkeys(by_number[row[p]] for p in ("onset", "apex", "offset") if row.get(p) in by_number)
         )
         for path in to_open:
-            try:
-                with Image.open(path) as image:
-                    image.verify()
-            except (UnidentifiedImageError, OSError, SyntaxError) as error:
-                problems.append(f"{self.where(row)}: image {path} is damaged ({error}); replace the file")
+            problem = damage(Path(path).read_bytes())  # decoded whole: verify() passes a truncated JPEG
+            if problem is not None:
+                problems.append(f"{self.where(row)}: image {path} is damaged ({problem}); replace the file")
         return problems
 
 
@@ -455,13 +461,12 @@ class StillImageAdapter(DatabaseAdapter):
         for row in rows:
             if "apex_path" not in row:
                 continue
-            try:
-                with Image.open(row["apex_path"]) as image:
-                    image.verify()
-            except FileNotFoundError:
-                problems.append(f"{self.where(row)}: image {row['apex_path']} does not exist")
-            except (UnidentifiedImageError, OSError, SyntaxError) as error:
-                problems.append(f"{self.where(row)}: image {row['apex_path']} is damaged ({error})")
+            path = Path(row["apex_path"])
+            problem = damage(path.read_bytes()) if path.is_file() else None
+            if not path.is_file():
+                problems.append(f"{self.where(row)}: image {path} does not exist")
+            elif problem is not None:
+                problems.append(f"{self.where(row)}: image {path} is damaged ({problem})")
         return CheckReport(self._table(chosen, rows), problems, [str(w.message) for w in caught])
 
 

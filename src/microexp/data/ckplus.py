@@ -44,6 +44,7 @@ from microexp.data.base import (
 )
 from microexp.data.megc2019 import CLASSES as MEGC2019_CLASSES
 from microexp.errors import DataError, DataNotFoundError
+from microexp.textfiles import read_text
 
 CODES = ("neutral", "anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")
 EMOTIONS = CODES[1:]
@@ -85,7 +86,7 @@ def _label_maps(with_neutral: bool) -> dict[str, LabelMap]:
 
 def read_emotion_file(path: Path) -> str:
     """The emotion word of a CK+ label file, whose content is one float code such as ``3.0000000e+00``."""
-    text = path.read_text().strip()
+    text = read_text(path, "CK+ label file").strip()
     try:
         value = float(text)
     except ValueError:

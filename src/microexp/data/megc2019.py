@@ -15,7 +15,9 @@ padded form (as SAMM names its folders). Subjects in the table are prefixed with
 from __future__ import annotations
 
 import csv
+import io
 import logging
+import re
 import warnings
 from pathlib import Path
 from types import MappingProxyType
@@ -23,6 +25,7 @@ from types import MappingProxyType
 from microexp.data.base import CheckReport, LabelMap
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, MicroexpError
+from microexp.textfiles import read_text
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +40,12 @@ def _canonical_subject(part: str, subject: str) -> str:
     return subject.zfill(3) if part == "samm" else subject
 
 
-def _smic_apex_image(subject: str, clip: str) -> str:
+def _smic_apex_image(subject: str, clip: str, where: str) -> str:
     # SMIC crops are named s01_s1_ne_01.jpg: the clip's own subject prefix is not zero-padded.
-    prefix, _, rest = clip.partition("_")
-    return f"{subject}_s{int(prefix[1:])}_{rest}.jpg"
+    match = re.fullmatch(r"s(\d+)_(.+)", clip)
+    if match is None:
+        raise DataError(f"{where}: SMIC clip {clip!r} is not named like s1_ne_01 (subject, then the clip)")
+    return f"{subject}_s{int(match.group(1))}_{match.group(2)}.jpg"
 
 
 class MEGC2019:
@@ -86,15 +91,21 @@ class MEGC2019:
         raise DataNotFoundError(f"MEGC2019 list not found in {self.root}: expected one of {list(candidates)}")
 
     def _read_rows(self, path: Path) -> list[dict]:
-        with path.open(newline="") as handle:
-            lines = [row for row in csv.reader(handle) if row]
-        has_header = lines and lines[0][0].strip() == "dataset"
-        header = [h.strip() for h in lines[0]] if has_header else ["dataset", "sub", "filename_o", "label"]
+        reader = csv.reader(io.StringIO(read_text(path, "MEGC2019 list"), newline=""))
+        lines = [(reader.line_num, row) for row in reader if row]
+        has_header = bool(lines) and lines[0][1][0].strip() == "dataset"
+        header = [h.strip() for h in lines[0][1]] if has_header else ["dataset", "sub", "filename_o", "label"]
         required = {"dataset", "sub", "filename_o", "label"}
         if not required <= set(header):
             raise DataError(f"{path}: header {header} lacks columns {sorted(required - set(header))}")
+        needed = max(header.index(c) for c in required) + 1
         rows = []
-        for number, values in enumerate(lines[1:] if has_header else lines, start=2 if has_header else 1):
+        for number, values in lines[1:] if has_header else lines:
+            if len(values) < needed:
+                raise DataError(
+                    f"{path}:{number}: the row {','.join(values)!r} has {len(values)} field(s); the columns "
+                    f"{header[:needed]} need {needed}; complete the row or remove it"
+                )
             row = dict(zip(header, (v.strip() for v in values), strict=False))
             rows.append({**row, "_line": number})
         return rows
@@ -131,7 +142,7 @@ class MEGC2019:
             if check_files and not flow_path.is_file():
                 missing.append(f"{part}/{subject}/{clip} (expected {flow_path})")
             image = row.get("imagename") or (
-                _smic_apex_image(subject, clip) if part == "smic" else f"{subject}_{clip}.jpg"
+                _smic_apex_image(subject, clip, where) if part == "smic" else f"{subject}_{clip}.jpg"
             )
             samples.append(
                 {

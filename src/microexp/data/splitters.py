@@ -88,8 +88,8 @@ class SubjectKFold:
     def __init__(self, n_splits: int = 10, seed: int = 0) -> None:
         if not _is_int(n_splits) or n_splits < 2:
             raise ConfigError(f"SubjectKFold needs a whole number of at least 2 splits, got {n_splits!r}")
-        if not _is_int(seed):
-            raise ConfigError(f"SubjectKFold needs a whole-number seed, got {seed!r}")
+        if not _is_int(seed) or seed < 0:  # numpy's generators take no negative seed
+            raise ConfigError(f"SubjectKFold needs a whole-number seed of at least 0, got {seed!r}")
         self.n_splits = n_splits
         self.seed = seed
 

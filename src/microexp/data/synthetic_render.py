@@ -95,6 +95,8 @@ class SyntheticSettings:
             )
         if self.fps < 25 or self.frame_size < 128:
             raise ConfigError(f"fps must be at least 25 and frame_size at least 128, got {self.fps}, {self.frame_size}")
+        if self.seed < 0:  # numpy's generators take no negative seed
+            raise ConfigError(f"the synthetic database's seed must be at least 0, got {self.seed}")
 
 
 @dataclass(frozen=True)

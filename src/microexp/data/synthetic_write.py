@@ -22,6 +22,7 @@ import pandas as pd
 from microexp.data.casme2 import LAYOUTS, SHEET_2014
 from microexp.data.synthetic_render import EXPRESSIONS, SyntheticSettings, clip_plan, make_subjects, render_clip
 from microexp.errors import ConfigError
+from microexp.files import atomic_path, write_image, write_json
 
 MANIFEST = "synthetic.json"
 FORMAT_VERSION = 1
@@ -57,7 +58,7 @@ def write_database(
         )
     # a manifest without "complete" marks a tree we own: an interrupted or older run, safe to replace
     root.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps({**expected, "complete": False}, indent=2))
+    write_json(manifest, {**expected, "complete": False})
     shutil.rmtree(root / LAYOUTS["raw"], ignore_errors=True)
 
     subjects = {s.number: s for s in make_subjects(settings, image)}
@@ -71,7 +72,7 @@ def write_database(
         folder = root / LAYOUTS["raw"] / f"sub{number:02d}" / name
         folder.mkdir(parents=True)
         for i, frame in enumerate(clip.frames):
-            cv2.imwrite(str(folder / f"img{first + i}.jpg"), frame[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+            write_image(folder / f"img{first + i}.jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])
         emotion, aus = EXPRESSIONS[expression]
         rows.append(
             {
@@ -86,6 +87,7 @@ def write_database(
         )
         if progress:
             progress(done, len(plan))
-    pd.DataFrame(rows).to_excel(root / SHEET_2014, index=False)
-    manifest.write_text(json.dumps({**expected, "complete": True}, indent=2))  # last: the tree is whole
+    with atomic_path(root / SHEET_2014) as temporary:
+        pd.DataFrame(rows).to_excel(temporary, index=False)
+    write_json(manifest, {**expected, "complete": True})  # last: the tree is whole
     return root

@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from microexp.files import write_text
+
 
 @dataclass(frozen=True)
 class Published:
@@ -90,6 +92,6 @@ def write_comparison(out_dir: Path, frame: pd.DataFrame, title: str) -> list[Pat
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     paths = [out_dir / "comparison.md", out_dir / "comparison.csv"]
-    paths[0].write_text("\n".join(lines) + "\n")
-    frame.to_csv(paths[1], index=False, float_format="%.4f")
+    write_text(paths[0], "\n".join(lines) + "\n")
+    write_text(paths[1], frame.to_csv(index=False, float_format="%.4f"))
     return paths

@@ -4,7 +4,8 @@ An executor calls ``function(task, *shared)`` once per task and yields ``(task, 
 finishes, in any order. ``shared`` (the sample table with the paths of its cached inputs) is sent to each
 worker once, not once per task; a cluster's workers on other machines get the inputs themselves. The
 runner writes every result as it arrives, so an interrupted run keeps its finished tasks; tasks are
-seeded from (seed, fold), so every executor gives the same results.
+seeded from (seed, fold) and run with one thread (:mod:`microexp.threads`) wherever they run, so every
+executor gives the same results, bit for bit.
 
 Ray is an optional extra (``pip install 'microexp[distributed]'``): it is imported only when the
 ``ray`` executor runs.
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from microexp.errors import ConfigError
+from microexp.threads import one_thread
 
 logger = logging.getLogger(__name__)
 
@@ -42,27 +44,16 @@ class Executor(Protocol):
         ...
 
 
-def _use_one_thread() -> None:
-    """One process per core beats intra-op threads for these small models, and without this limit each
-    worker's BLAS (scikit-learn models) starts a thread per core: measured 16x slower on 2 cores. Pool and
-    Ray workers thus compute alike, down to the last bit of scikit-learn's iterative solvers."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(1)
-    threadpool_limits(1)
-
-
 _worker_state: dict[str, Any] = {}
 
 
 def _init_pool_worker(function: Callable[..., Any], shared: tuple[Any, ...]) -> None:
-    _use_one_thread()
     _worker_state["function"], _worker_state["shared"] = function, shared
 
 
 def _run_in_pool_worker(task: Any) -> Any:
-    return _worker_state["function"](task, *_worker_state["shared"])
+    with one_thread():
+        return _worker_state["function"](task, *_worker_state["shared"])
 
 
 @dataclass(frozen=True)
@@ -73,19 +64,10 @@ class LocalExecutor:
 
     def map(self, function, tasks, shared, on_epoch=None):
         if self.workers <= 1:
-            # one thread here too, as in the pool's and Ray's workers: the thread count changes the order of
-            # floating point sums, and every executor must give the same predictions
-            import torch
-            from threadpoolctl import threadpool_limits
-
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                with threadpool_limits(1):
-                    for task in tasks:
-                        yield task, function(task, *shared, on_epoch=on_epoch)
-            finally:
-                torch.set_num_threads(threads)
+            for task in tasks:
+                with one_thread():  # not around the yield: the caller's work between tasks is its own
+                    result = function(task, *shared, on_epoch=on_epoch)
+                yield task, result
             return
         context = multiprocessing.get_context("spawn")  # fork after torch has started threads can deadlock
         with ProcessPoolExecutor(
@@ -101,8 +83,8 @@ class LocalExecutor:
 
 
 def _run_on_ray_worker(function: Callable[..., Any], task: Any, *shared: Any) -> Any:
-    _use_one_thread()
-    return function(task, *shared)
+    with one_thread():
+        return function(task, *shared)
 
 
 def ray_runtime_env() -> dict[str, Any]:
@@ -174,6 +156,8 @@ class RayExecutor:
 def make_executor(name: str, *, workers: int = 1, address: str | None = None) -> Executor:
     """The executor named on the command line. With ``ray`` and no address, ``workers`` is the size of
     the local cluster started for the run."""
+    if type(workers) is not int or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
     if name == "local":
         if address is not None:
             raise ConfigError(f"--address {address!r} applies to --executor ray only")

@@ -36,19 +36,19 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from microexp.data.registry import get_dataset
-from microexp.errors import ConfigError, DataNotFoundError
+from microexp.errors import ConfigError
 from microexp.evaluation.executors import EXECUTORS
 from microexp.evaluation.study import SECTIONS, RunSpec, StageSpec, TableSpec, make_run_spec
 from microexp.models.registry import get_model_info
-from microexp.training.config import TrainConfig
+from microexp.textfiles import read_yaml
+from microexp.training.config import TrainConfig, parse_value
 
 
 @dataclass(frozen=True)
@@ -163,40 +163,88 @@ def _seeds(values: Any) -> tuple[int, ...]:
     return tuple(seeds)
 
 
+FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _folder_name(value: Any) -> str:
+    """The experiment's name, which names its folder under runs/: one plain folder name, so that a name like
+    ``../x`` or ``/tmp/x`` cannot put the runs outside it (``out:`` says where on purpose)."""
+    name = value if isinstance(value, str) else str(value) if type(value) is int else ""
+    if not FOLDER_NAME.fullmatch(name):
+        raise ConfigError(
+            f"name: {value!r} is not a plain folder name; use letters, digits, '.', '-' and '_' (like "
+            "composite-v2), and out: to put the runs elsewhere"
+        )
+    return name
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: expected a mapping such as {{key: value}}, got {value!r}")
+    return dict(value)
+
+
+def _text(value: Any, where: str, example: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{where}: expected text such as {example} (or nothing), got {value!r}")
+    return value
+
+
+def _folder(value: Any, where: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a folder path such as ../shared/data/megc2019, got {value!r}")
+    return Path(value)
+
+
+def _table(name: Any, entry: Any, where: str) -> DatasetSpec:
+    get_dataset(name)
+    spec = _check_keys(entry, DatasetSpec, where, derived=["name"])
+    label_map = _text(spec.get("label_map"), f"{where}.label_map", "megc2019")
+    return DatasetSpec(name, _folder(spec["data_dir"], f"{where}.data_dir"), label_map)
+
+
 def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
-    """Validate a parsed experiment file: every name, key and training option is checked here, before any
-    work starts."""
+    """Validate a parsed experiment file: every name, key, type and training option is checked here, before
+    any work starts."""
     top = _check_keys(values, Experiment, "experiment", derived=["section_overrides"])
-    datasets = []
-    for name, entry in _named_entries(top["datasets"], "datasets").items():
-        get_dataset(name)
-        spec = _check_keys(entry, DatasetSpec, f"datasets.{name}", derived=["name"])
-        datasets.append(DatasetSpec(name, Path(spec.pop("data_dir")), **spec))
+    datasets = [
+        _table(name, entry, f"datasets.{name}") for name, entry in _named_entries(top["datasets"], "datasets").items()
+    ]
     models = []
     for name, entry in _named_entries(top["models"], "models").items():
         spec = _check_keys(entry, ModelSpec, f"models.{name}", derived=["name"])
-        model = ModelSpec(name, dict(spec.get("options") or {}), dict(spec.get("training") or {}))
+        options = _mapping(spec.get("options"), f"models.{name}.options")
+        model = ModelSpec(name, options, _mapping(spec.get("training"), f"models.{name}.training"))
         model.train_config()  # an unknown model or training option raises now, not after hours of others
         models.append(model)
-    top.update(name=str(top["name"]), datasets=tuple(datasets), models=tuple(models))
+    top.update(name=_folder_name(top["name"]), datasets=tuple(datasets), models=tuple(models))
     if "seeds" in top:
         top["seeds"] = _seeds(top["seeds"])
     if top.get("out") is not None:
-        top["out"] = Path(top["out"])
+        top["out"] = _folder(top["out"], "out")
     for key in ("inputs", "splitter_options"):
-        top[key] = dict(top.get(key) or {})
-    train_tables = []
-    for name, entry in (top.get("train_tables") or {}).items():
-        get_dataset(name)
-        spec = _check_keys(entry, DatasetSpec, f"train_tables.{name}", derived=["name"])
-        train_tables.append(DatasetSpec(name, Path(spec.pop("data_dir")), **spec))
-    top["train_tables"] = tuple(train_tables)
-    stages = []
-    for index, entry in enumerate(top.get("stages") or ()):
-        spec = _check_keys(entry, StageSpec, f"stages[{index}]")
-        stages.append(StageSpec(tuple(spec["domains"]), dict(spec.get("train") or {})))
-    top["stages"] = tuple(stages)
+        top[key] = _mapping(top.get(key), key)
+    top["splitter"] = _text(top.get("splitter"), "splitter", "loso")
+    top["address"] = _text(top.get("address"), "address", "auto")
+    tables = _mapping(top.get("train_tables"), "train_tables")
+    top["train_tables"] = tuple(_table(name, entry, f"train_tables.{name}") for name, entry in tables.items())
+    stages = top.get("stages") or []
+    if not isinstance(stages, list):
+        raise ConfigError(
+            f"stages: expected a list such as [{{domains: [ckplus]}}, {{domains: [megc2019]}}], got {stages!r}"
+        )
+    top["stages"] = tuple(_stage(entry, f"stages[{index}]") for index, entry in enumerate(stages))
     return Experiment(**top)
+
+
+def _stage(entry: Any, where: str) -> StageSpec:
+    spec = _check_keys(entry, StageSpec, where)
+    domains = spec["domains"]
+    if not isinstance(domains, list) or not all(isinstance(domain, str) for domain in domains):
+        raise ConfigError(f"{where}.domains: expected a list of database names such as [ckplus], got {domains!r}")
+    return StageSpec(tuple(domains), _mapping(spec.get("train"), f"{where}.train"))
 
 
 def apply_overrides(values: Mapping[str, Any], pairs: Sequence[str]) -> dict[str, Any]:
@@ -216,15 +264,13 @@ def apply_overrides(values: Mapping[str, Any], pairs: Sequence[str]) -> dict[str
                 where = ".".join(parts[: depth + 1])
                 raise ConfigError(f"--set {pair!r}: {where} is {child!r}, not a mapping with key {parts[-1]!r}")
             node = child
-        node[parts[-1]] = yaml.safe_load(text)
+        node[parts[-1]] = parse_value(text)
     return result
 
 
 def load_experiment(path: Path, overrides: Sequence[str] = ()) -> Experiment:
     """The experiment file with ``overrides``; every run spec is validated here, before any run."""
-    if not path.is_file():
-        raise DataNotFoundError(f"experiment file {path} does not exist")
-    values = yaml.safe_load(path.read_text())
+    values = read_yaml(path, "experiment file")
     if not isinstance(values, Mapping):
         raise ConfigError(f"{path}: expected a YAML mapping (name, datasets, models, seeds, ...), got {values!r}")
     sections = tuple(pair for pair in overrides if pair.partition("=")[0].partition(".")[0] in SECTIONS)

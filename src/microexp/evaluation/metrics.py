@@ -15,7 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from microexp.errors import DataError, DataNotFoundError
+from microexp.errors import ConfigError, DataError
+from microexp.files import write_text
+from microexp.textfiles import read_text
+
+# negative, positive, surprise: the MEGC2019 composite's classes and what its logs hold
+MEGC_CLASSES = 3
 
 
 def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_classes: int) -> np.ndarray:
@@ -24,6 +29,13 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], num_clas
     predictions = np.asarray(predictions, dtype=np.int64)
     if labels.shape != predictions.shape:
         raise DataError(f"labels ({labels.shape}) and predictions ({predictions.shape}) differ in length")
+    outside = (labels < 0) | (labels >= num_classes) | (predictions < 0) | (predictions >= num_classes)
+    if outside.any():
+        # np.add.at would count class -1 as the last class and an index past the end would raise
+        index = int(np.argmax(outside))
+        raise DataError(
+            f"label {labels[index]} / prediction {predictions[index]} is outside the classes 0..{num_classes - 1}"
+        )
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(matrix, (labels, predictions), 1)
     return matrix
@@ -111,35 +123,57 @@ class LogEntry:
     prediction: int
 
 
-def read_megc_log(path: str | Path) -> list[LogEntry]:
-    """Parse a MEGC submission log; every malformed line is reported with its line number."""
+def read_megc_log(path: str | Path, num_classes: int = MEGC_CLASSES) -> list[LogEntry]:
+    """Parse a MEGC submission log; every malformed line is reported with its line number.
+
+    A two-field line is a ``<dataset> <subject>`` header only when it names a database microexp knows (the
+    first part of a clip id); otherwise it is a clip line missing a field, not a new part. Classes are
+    ``0 .. num_classes - 1``: a label of -1 or 7 in a 3-class log is an error, not a class of its own. A clip
+    listed twice would be counted twice, so it is an error too."""
+    from microexp.data.registry import DATASETS
+
+    if type(num_classes) is not int or num_classes < 2:
+        raise ConfigError(f"a log's class count must be an integer of at least 2, got {num_classes!r}")
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"MEGC log {path} does not exist")
     entries: list[LogEntry] = []
+    seen: dict[tuple[str, str, str], int] = {}
     dataset = subject = None
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(read_text(path, "MEGC log").splitlines(), start=1):
         fields = raw.split()
+        where = f"{path}:{number}"
         if not fields:
             continue
-        if len(fields) == 2:
+        if len(fields) == 2 and fields[0] in DATASETS:
             dataset, subject = fields
         elif len(fields) == 3:
             if dataset is None:
-                raise DataError(
-                    f"{path}:{number}: clip line {raw.strip()!r} comes before any '<dataset> <subject>' line"
-                )
+                raise DataError(f"{where}: clip line {raw.strip()!r} comes before any '<dataset> <subject>' line")
             try:
                 label, prediction = int(fields[1]), int(fields[2])
             except ValueError:
                 raise DataError(
-                    f"{path}:{number}: expected '<clip> <gt> <pred>' with integer classes, got {raw.strip()!r}"
+                    f"{where}: expected '<clip> <gt> <pred>' with integer classes, got {raw.strip()!r}"
                 ) from None
+            if not (0 <= label < num_classes and 0 <= prediction < num_classes):
+                raise DataError(
+                    f"{where}: class out of range in {raw.strip()!r}; a {num_classes}-class log holds classes "
+                    f"0..{num_classes - 1} (give --classes N for another count)"
+                )
+            key = (dataset, subject, fields[0])
+            if key in seen:
+                raise DataError(
+                    f"{where}: clip {'/'.join(key)} is listed again (first on line {seen[key]}); "
+                    "each clip is scored once, remove the repeat"
+                )
+            seen[key] = number
             entries.append(LogEntry(dataset, subject, fields[0], label, prediction))
-        else:
+        elif len(fields) == 2:
             raise DataError(
-                f"{path}:{number}: expected '<dataset> <subject>' or '<clip> <gt> <pred>', got {raw.strip()!r}"
+                f"{where}: {raw.strip()!r} is neither '<clip> <gt> <pred>' nor a '<dataset> <subject>' header "
+                f"(the dataset must be one of {sorted(DATASETS)})"
             )
+        else:
+            raise DataError(f"{where}: expected '<dataset> <subject>' or '<clip> <gt> <pred>', got {raw.strip()!r}")
     if not entries:
         raise DataError(f"MEGC log {path} holds no predictions")
     return entries
@@ -154,12 +188,13 @@ def write_megc_log(path: str | Path, entries: Sequence[LogEntry]) -> None:
     for (dataset, subject), group in groups.items():
         lines.append(f"{dataset} {subject}")
         lines.extend(f"{e.clip} {e.label} {e.prediction}" for e in group)
-    Path(path).write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
-def score_megc_log(path: str | Path) -> dict[str, Scores]:
-    entries = read_megc_log(path)
-    num_classes = max(max(e.label, e.prediction) for e in entries) + 1
+def score_megc_log(path: str | Path, num_classes: int = MEGC_CLASSES) -> dict[str, Scores]:
+    """Scores of a log whose classes are ``0 .. num_classes - 1``, declared rather than read off the log: a
+    log with one stray 7 must not become an 8-class problem."""
+    entries = read_megc_log(path, num_classes)
     return score_by_part(
         [e.label for e in entries], [e.prediction for e in entries], [e.dataset for e in entries], num_classes
     )

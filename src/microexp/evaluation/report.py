@@ -2,7 +2,9 @@
 
 A run folder is written as the run goes, so an interrupted run can be resumed:
 
-    config.json                          what is being run, written first; a resume must match it
+    data.json                            what it read: each clip's annotations and input files' digest
+    config.json                          what is being run, written first; a resume must match it, and
+                                         read the same data
     tasks/<model>/seed<N>/<fold>.csv     one finished task's predictions, each written atomically
     predictions.csv, megc_seed<N>.txt    every task's predictions, once all are finished
     summary.json                         pooled scores, written last: its presence means complete
@@ -11,19 +13,20 @@ A run folder is written as the run goes, so an interrupted run can be resumed:
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import pandas as pd
 
-from microexp.errors import ConfigError
+from microexp.errors import ConfigError, DataError
 from microexp.evaluation.metrics import LogEntry, write_megc_log
+from microexp.files import write_json, write_text
+from microexp.inputs.fingerprint import describe_changes
 
 CONFIG_FILE = "config.json"
+DATA_FILE = "data.json"
 SUMMARY_FILE = "summary.json"
 PREDICTIONS_FILE = "predictions.csv"
 TASKS_DIR = "tasks"
@@ -32,24 +35,6 @@ TASKS_DIR = "tasks"
 # "NA" (or a subject called "null") stays a subject instead of becoming missing.
 _INTEGER_COLUMNS = ("seed", "label", "prediction")
 _PROBABILITY_PREFIX = "p_"
-
-
-def _write_atomically(path: Path, write: Callable[[TextIO], Any]) -> None:
-    """Write through a temporary file in the same folder and rename it: a reader (or a resumed run) sees
-    the old file or the complete new one, never a half-written one, even after SIGKILL."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
-    _write_atomically(path, lambda stream: json.dump(data, stream, indent=2, default=str))
 
 
 def _as_json(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,24 +52,40 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [f"{prefix.rstrip('.')} ({old!r} in the folder, {new!r} now)"]
 
 
-def open_run(out_dir: Path, config: Mapping[str, Any], *, overwrite: bool = False) -> None:
-    """Start or resume the run folder ``out_dir`` for ``config``: record the config before any work, so a
-    later resume can check it. A folder holding another config is refused unless ``overwrite``, which
-    deletes the earlier run's files (only those: the folder may hold other things)."""
-    config_path = out_dir / CONFIG_FILE
+def open_run(
+    out_dir: Path, config: Mapping[str, Any], *, data: Mapping[str, Any] | None = None, overwrite: bool = False
+) -> None:
+    """Start or resume the run folder ``out_dir`` for ``config`` on ``data`` (its
+    :func:`~microexp.inputs.fingerprint.data_fingerprint`): record both before any work, so a later resume
+    can check them. A folder holding another config or a run on other data is refused unless
+    ``overwrite``, which deletes the earlier run's files (only those: the folder may hold other things)."""
+    config_path, data_path = out_dir / CONFIG_FILE, out_dir / DATA_FILE
     if overwrite:
         shutil.rmtree(out_dir / TASKS_DIR, ignore_errors=True)
-        for path in [config_path, out_dir / SUMMARY_FILE, out_dir / PREDICTIONS_FILE, *out_dir.glob("megc_seed*.txt")]:
+        earlier = [config_path, data_path, out_dir / SUMMARY_FILE, out_dir / PREDICTIONS_FILE]
+        for path in [*earlier, *out_dir.glob("megc_seed*.txt")]:
             path.unlink(missing_ok=True)
     elif config_path.exists():
+        if data is not None and data_path.exists():
+            changes = describe_changes(json.loads(data_path.read_text()), _as_json(data))
+            if changes:
+                raise DataError(
+                    f"{out_dir} holds a run on other data: {'; '.join(changes)}. Its {count_finished_tasks(out_dir)} "
+                    "finished task(s) were trained and scored on the data as it was: pass --overwrite to discard "
+                    "them, or choose a new --out"
+                )
         differences = _differences(json.loads(config_path.read_text()), _as_json(config))
         if differences:
             raise ConfigError(
                 f"{out_dir} holds a run with a different config: {'; '.join(differences)}. "
                 "Rerun with the folder's options to resume it, choose a new --out, or pass --overwrite to discard it"
             )
+        if data is not None and not data_path.exists():  # a run from before data.json: its table fingerprint held
+            write_json(data_path, data)
         return
-    write_json_atomically(config_path, config)
+    if data is not None:
+        write_json(data_path, data)
+    write_json(config_path, config)  # last: its presence means the run's records are complete
 
 
 def is_complete(out_dir: Path) -> bool:
@@ -99,7 +100,7 @@ def task_path(out_dir: Path, model: str, seed: int, fold: str) -> Path:
 def write_task_predictions(path: Path, predictions: pd.DataFrame) -> None:
     # Unrounded (predictions.csv keeps 6 decimals): the runner pools what it reads back from these files,
     # whether they were written by this invocation or an interrupted one.
-    _write_atomically(path, lambda stream: predictions.to_csv(stream, index=False))
+    write_text(path, predictions.to_csv(index=False))
 
 
 def read_predictions(path: Path) -> pd.DataFrame:
@@ -133,12 +134,12 @@ def write_run(
     """Write config.json, predictions.csv, summary.json and megc_seed<N>.txt; return the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / CONFIG_FILE, out_dir / PREDICTIONS_FILE]
-    write_json_atomically(written[0], config)
-    predictions.to_csv(written[1], index=False, float_format="%.6f")
+    write_json(written[0], config)
+    write_text(written[1], predictions.to_csv(index=False, float_format="%.6f"))
     for seed, rows in predictions.groupby("seed"):
         path = out_dir / f"megc_seed{seed}.txt"
         write_megc_log(path, megc_log_entries(rows))
         written.append(path)
     # The summary goes last: its presence means the run folder is complete.
-    write_json_atomically(out_dir / SUMMARY_FILE, summary)
+    write_json(out_dir / SUMMARY_FILE, summary)
     return written + [out_dir / SUMMARY_FILE]

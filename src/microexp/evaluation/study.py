@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError, DataNotFoundError
@@ -98,8 +97,12 @@ class RunSpec:
         if len(set(names)) != len(names):
             raise ConfigError(f"a study names each database once; got {names}")
         check_model_options(self.model, self.model_options)  # an unknown model raises here too
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not all(isinstance(s, int) for s in self.seeds):
-            raise ConfigError(f"seeds: expected distinct integers such as [0, 1, 2], got {list(self.seeds)}")
+        # numpy's generators take no negative seed
+        seeds_ok = all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds)
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or not seeds_ok:
+            raise ConfigError(
+                f"seeds: expected distinct non-negative integers such as [0, 1, 2], got {list(self.seeds)}"
+            )
         for stage in self.stages:
             unknown = sorted(set(stage.domains) - set(names))
             if unknown or not stage.domains:
@@ -190,7 +193,10 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if key == "splitter" and sep:
-            parsed["splitter_name"] = str(yaml.safe_load(text))
+            name = parse_value(text)
+            if not isinstance(name, str):
+                raise ConfigError(f"--set splitter=NAME expects a splitter name such as subject-kfold; got {text!r}")
+            parsed["splitter_name"] = name
             continue
         section, dot, name = key.partition(".")
         if not sep or not dot or not name or section not in SECTIONS:
@@ -320,19 +326,22 @@ def evaluate(
     loaded and the model built once before the folder is touched."""
     from microexp.evaluation.report import SUMMARY_FILE, is_complete, open_run, write_run
     from microexp.evaluation.runner import Stopwatch, cross_validate, summarise
+    from microexp.inputs.fingerprint import data_fingerprint
 
     clock = Stopwatch()
     table = load_study_table(spec)
     check_model_builds(spec, len(table.classes))
     check_inputs(spec, table)
     splitter = spec.splitter_instance()
+    list(splitter.split(table))  # folds the table cannot give (10 of 6 subjects) are refused before out is written
     record = {
         **spec.record(),
         "table_fingerprint": table_fingerprint(table),
         "inputs_by_dataset": inputs_by_dataset(table, spec.inputs),
     }
+    data = data_fingerprint(table, get_model_info(spec.model).inputs, spec.inputs, cache_dir)
     _upgrade_old_record(out, spec, record)
-    open_run(out, record, overwrite=overwrite)
+    open_run(out, record, data=data, overwrite=overwrite)
     if is_complete(out):
         return json.loads((out / SUMMARY_FILE).read_text()), True
 
@@ -365,7 +374,8 @@ def evaluate(
 def _upgrade_old_record(out: Path, spec: RunSpec, record: Mapping[str, Any]) -> None:
     """A run folder from before run specs records the same run in the old keys: rewrite them in the new
     form so the run resumes instead of being refused."""
-    from microexp.evaluation.report import CONFIG_FILE, write_json_atomically
+    from microexp.evaluation.report import CONFIG_FILE
+    from microexp.files import write_json
 
     path = out / CONFIG_FILE
     if not path.is_file():
@@ -378,7 +388,7 @@ def _upgrade_old_record(out: Path, spec: RunSpec, record: Mapping[str, Any]) -> 
     except (ConfigError, KeyError, TypeError):
         return
     if same:
-        write_json_atomically(path, record)
+        write_json(path, record)
 
 
 def train_bundle(

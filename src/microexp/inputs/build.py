@@ -31,9 +31,11 @@ import pandas as pd
 
 from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError, DataNotFoundError
+from microexp.files import write_json
 from microexp.inputs.registry import Builder, Progress, builder_for
 from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.preprocess.cache import ArrayCache
+from microexp.threads import one_thread
 
 logger = logging.getLogger(__name__)
 
@@ -81,18 +83,14 @@ def _build_one(builder: Builder, row: dict, spec: InputSpec, settings: InputSett
     cache = ArrayCache(Path(path).parents[1])
     key = Path(path).stem
     if info:  # before the array: an array implies its facts are there
-        _info_path(cache.path(key)).write_text(json.dumps(info))
+        write_json(_info_path(cache.path(key)), info)
     cache.put(key, np.asarray(array, dtype=np.float32))
     return path
 
 
-def _worker_init() -> None:
-    # one thread per process: the processes are the parallelism, and threads on top oversubscribe
-    import cv2
-    import torch
-
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
+def _build_one_threaded(*job: Any) -> str:
+    with one_thread():  # in this process or a worker: a cache entry must not depend on where it was made
+        return _build_one(*job)
 
 
 _temporary_caches: list[tempfile.TemporaryDirectory] = []
@@ -144,14 +142,14 @@ def build_inputs(
             folder.mkdir(parents=True, exist_ok=True)
         if workers == 1 or len(todo) == 1:
             for done, job in enumerate(todo, 1):
-                _build_one(*job)
+                _build_one_threaded(*job)
                 if progress:
                     progress(done, len(todo))
         else:
             # spawn, not fork: forking a process that already runs torch/OpenCV threads can deadlock
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-                futures = [pool.submit(_build_one, *job) for job in todo]
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                futures = [pool.submit(_build_one_threaded, *job) for job in todo]
                 try:
                     for done, future in enumerate(futures, 1):
                         future.result()

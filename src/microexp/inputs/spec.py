@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -108,7 +109,7 @@ class InputSettings:
         if self.flow_params is None:
             object.__setattr__(self, "flow_params", PARAMS[self.flow_method]())
         elif isinstance(self.flow_params, Mapping):
-            object.__setattr__(self, "flow_params", PARAMS[self.flow_method](**self.flow_params))
+            object.__setattr__(self, "flow_params", _flow_params(self.flow_method, self.flow_params))
         self.flow  # noqa: B018 -- FlowSettings checks the flow parameters against the method
 
     @property
@@ -159,6 +160,27 @@ class InputSettings:
         if unknown:
             raise ConfigError(f"unknown input setting(s) {unknown}; valid settings: {valid}")
         return cls(**values)
+
+
+def _flow_params(method: str, values: Mapping[str, Any]) -> TVL1Params | FarnebackParams | DISParams:
+    """The method's parameters from a mapping (an experiment file, ``--set inputs.flow_params=...``), each a
+    non-negative number of its field's type: a typo or text must not reach OpenCV in every worker."""
+    cls = PARAMS[method]
+    declared = {spec.name: str(spec.type) for spec in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"input setting flow_params: {method} has no parameter(s) {unknown}; valid parameters: {list(declared)}"
+        )
+    for name, value in values.items():
+        if value is None and "None" in declared[name]:
+            continue
+        integer = "float" not in declared[name]
+        number = isinstance(value, int) if integer else isinstance(value, int | float) and math.isfinite(value)
+        if isinstance(value, bool) or not number or value < 0:
+            kind = "integer" if integer else "finite number"
+            raise ConfigError(f"input setting flow_params.{name}={value!r}: expected a non-negative {kind}")
+    return cls(**values)
 
 
 @functools.lru_cache(maxsize=256)

@@ -212,7 +212,8 @@ class FrameEncoder(nn.Module):
         chans = (in_chans, stem[0], stem[1], stem[2], stem[2])
         self.stem = nn.Sequential(*[conv_bn(chans[i], chans[i + 1], 3, stride=s) for i, s in enumerate(stem_strides)])
         side = math.ceil(math.ceil(side / 2) / 2)
-        rates = torch.linspace(0, drop_path, sum(depths) + len(depths)).tolist()  # deeper blocks drop more
+        # deeper blocks drop more; on the CPU even while a bundle counts parameters on the meta device
+        rates = torch.linspace(0, drop_path, sum(depths) + len(depths), device="cpu").tolist()
         blocks: list[nn.Module] = []
         chans = stem[2]
         for stage, depth in enumerate(depths):

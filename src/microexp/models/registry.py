@@ -9,6 +9,8 @@ takes explicit keyword arguments only: a misspelt option raises instead of being
 from __future__ import annotations
 
 import inspect
+import math
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -108,11 +110,50 @@ def model_options(name: str) -> list[str]:
     return [p for p in parameters if p not in ("num_classes", "in_chans")]
 
 
+# Options that are a probability of dropping something; every other number is a size (at least 1) or a
+# weight (at least 0).
+PROBABILITY_OPTIONS = ("dropout", "drop_path")
+
+
 def check_model_options(name: str, options: Mapping[str, Any]) -> None:
-    """Raise when ``options`` holds a key the model's factory does not take (before any work starts)."""
+    """Raise when ``options`` holds a key the model's factory does not take, or a value its annotation does
+    not allow (``dropout=5``, ``width=abc``), before any work starts rather than in every worker."""
     unknown = sorted(set(options) - set(model_options(name)))
     if unknown:
         raise ConfigError(f"model {name!r} has no option(s) {unknown}; valid options: {model_options(name)}")
+    hints = typing.get_type_hints(get_model_info(name).factory)
+    for option, value in options.items():
+        problem = _option_problem(option, value, hints.get(option))
+        if problem:
+            raise ConfigError(
+                f"model {name!r}: option {option}={value!r} {problem}; give model.{option} such a value "
+                f"(see `microexp models`)"
+            )
+
+
+def _option_problem(option: str, value: Any, annotation: Any) -> str | None:
+    """Why ``value`` does not fit a factory's annotation (int, float, bool, str, tuple[float, ...]), or None."""
+    if annotation is bool:
+        return None if isinstance(value, bool) else "is not true or false"
+    if annotation is str:
+        return None if isinstance(value, str) else "is not text"
+    if annotation is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "is not an integer"
+        return None if value >= 1 else "must be at least 1"
+    if annotation is float:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            return "is not a finite number"
+        if value < 0:
+            return "must be at least 0"
+        return "must be below 1 (a probability)" if option in PROBABILITY_OPTIONS and value >= 1 else None
+    if typing.get_origin(annotation) is tuple:
+        if not isinstance(value, list | tuple) or not value:
+            return "is not a non-empty list such as [0.001, 0.01]"
+        element = typing.get_args(annotation)[0]
+        problems = [_option_problem(option, item, element) for item in value]
+        return next((f"holds a value that {p}" for p in problems if p), None)
+    return None  # an annotation this check does not know: the factory checks the value itself
 
 
 def create_model(name: str, *, num_classes: int, in_chans: int | None = None, **options: Any) -> Any:

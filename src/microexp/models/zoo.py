@@ -2,6 +2,7 @@
 
 from microexp.models import (  # noqa: F401
     deep_emotion,
+    dsticnn,
     fdp,
     fr,
     frames3d,

@@ -1,17 +1,17 @@
 """A disk cache of arrays under keys the caller makes (the input builders hash the bytes of the files they
 read and their settings: :func:`microexp.inputs.build.entry_key`).
 
-Writes go to a temporary file in the cache folder and are renamed into place (atomic on one filesystem):
-an interrupted run leaves at most a ``*.tmp`` file, which no lookup ever reads, never a half-written entry.
+Writes are atomic (:mod:`microexp.files`): an interrupted run leaves at most a hidden temporary file, which
+no lookup ever reads, never a half-written entry.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from microexp.files import atomic_path
 
 
 class ArrayCache:
@@ -31,15 +31,6 @@ class ArrayCache:
 
     def put(self, key: str, array: np.ndarray) -> Path:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.save(file, array, allow_pickle=False)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as temporary:
+            np.save(temporary, array, allow_pickle=False)
         return path

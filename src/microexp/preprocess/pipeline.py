@@ -51,6 +51,10 @@ class FlowSettings:
             raise ConfigError(f"no-face fallback {self.no_face!r} is unknown; choose one of {FALLBACKS}")
         if self.method not in PARAMS:
             raise ConfigError(f"flow method {self.method!r} is unknown; choose one of {tuple(PARAMS)}")
+        for name in ("crop_size", "size"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 8:
+                raise ConfigError(f"flow setting {name}={value!r}: expected an integer of at least 8 pixels")
         if self.flow_params is None:
             object.__setattr__(self, "flow_params", PARAMS[self.method]())
         if not isinstance(self.flow_params, PARAMS[self.method]):

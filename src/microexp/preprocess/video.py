@@ -14,7 +14,9 @@ import cv2
 import numpy as np
 
 from microexp.data.base import frame_number
+from microexp.data.images import damage
 from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
+from microexp.files import atomic_path
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".bmp", ".png")
 
@@ -68,11 +70,16 @@ def clip_range(frames: Sequence[Path], onset: int, apex: int, offset: int | None
 
 
 def read_frame(path: str | Path, colour: bool = False) -> np.ndarray:
-    """One frame as uint8 grey (H, W) or RGB (H, W, 3)."""
+    """One frame as uint8 grey (H, W) or RGB (H, W, 3); a truncated or damaged file raises, naming it."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"frame {path} does not exist")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
+    data = path.read_bytes()
+    problem = damage(data)
+    if problem is not None:
+        raise UnreadableFileError(f"frame {path} is damaged ({problem}); replace or re-extract it")
+    # decoded by OpenCV, as the cached inputs always were: PIL's JPEG decoding differs in the last bits
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         raise UnreadableFileError(f"frame {path} cannot be decoded as an image; replace or re-extract it")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if colour else image
@@ -109,6 +116,8 @@ def read_video(path: str | Path, start: int = 0, stop: int | None = None, colour
                     break
                 if index >= start:
                     images.append(frame.to_ndarray(format="rgb24" if colour else "gray"))
+    except MemoryError:
+        raise  # av's out-of-memory error is an FFmpegError too, but the file is not at fault
     except (av.error.FFmpegError, IndexError) as error:
         raise UnreadableFileError(f"video {path} cannot be decoded ({error}); check the file") from error
     if not images:
@@ -131,8 +140,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int, crf: int = 10) -
     height, width = frames.shape[1:3]
     frames = np.pad(frames, ((0, 0), (0, height % 2), (0, width % 2), (0, 0)), mode="edge")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
+    with atomic_path(path) as temporary, av.open(str(temporary), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,17 +43,36 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            object.__setattr__(self, spec.name, _checked(spec.name, getattr(self, spec.name), spec.type))
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer {self.optimizer!r} is unknown; expected one of {OPTIMIZERS}")
+            raise ConfigError(f"training option optimizer={self.optimizer!r} is unknown; expected one of {OPTIMIZERS}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ConfigError(
-                f"epochs, batch_size and lr must be positive, got {self.epochs}, {self.batch_size}, {self.lr}"
+                f"training options epochs, batch_size and lr must be positive, got {self.epochs}, {self.batch_size}, "
+                f"{self.lr}; set them with train.epochs=100, train.batch_size=64, train.lr=1e-3"
             )
         if not 0.0 <= self.augment_shift < 0.5 or not 0.0 <= self.augment_rotate <= 180.0:
             raise ConfigError(
                 "augment_shift must be in [0, 0.5) (fraction of the side) and augment_rotate in [0, 180] "
                 f"degrees, got {self.augment_shift} and {self.augment_rotate}"
             )
+        ranges = {
+            "weight_decay": (self.weight_decay >= 0, "at least 0"),
+            "label_smoothing": (0 <= self.label_smoothing < 1, "in [0, 1)"),
+            "val_fraction": (0 < self.val_fraction < 1, "in (0, 1), a fraction of the training subjects"),
+            "early_stopping_patience": (
+                self.early_stopping_patience is None or self.early_stopping_patience >= 1,
+                "an epoch count of at least 1, or null for the fixed schedule",
+            ),
+        }
+        for name, (fits, expected) in ranges.items():
+            if not fits:
+                raise ConfigError(
+                    f"training option {name}={getattr(self, name)!r}: expected {expected}; "
+                    f"give train.{name} such a value"
+                )
+        _check_device(self.device)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
@@ -59,28 +80,60 @@ class TrainConfig:
         unknown = sorted(set(values) - set(fields))
         if unknown:
             raise ConfigError(f"unknown training option(s) {unknown}; valid options: {list(fields)}")
-        for name, value in values.items():
-            _check_type(name, value, fields[name].type)
         return cls(**values)
 
     def replace(self, **changes: Any) -> TrainConfig:
         return TrainConfig.from_dict({**dataclasses.asdict(self), **changes})
 
 
-def _check_type(name: str, value: Any, declared: str) -> None:
-    """Raise unless ``value`` fits the field's declared type (``int``, ``float``, ``bool``, ``str``,
-    ``int | None``): ``epochs=abc`` or ``class_weighting=maybe`` must not reach the training loop."""
+_BOOLEAN_NUMBERS = {0: False, 1: True}
+
+
+def _checked(name: str, value: Any, declared: str) -> Any:
+    """``value`` if it fits the field's declared type (``int``, ``float``, ``bool``, ``str``, ``int | None``),
+    else raise: ``epochs=abc`` or ``class_weighting=maybe`` must not reach the training loop. A boolean may
+    be written 1 or 0 (YAML already reads true/false/yes/no); a float must be finite (``lr=.nan`` compares
+    false with every bound)."""
     allowed = [part.strip() for part in str(declared).split("|")]
     if value is None and "None" in allowed:
-        return
+        return value
+    if "bool" in allowed and not isinstance(value, bool) and type(value) is int and value in _BOOLEAN_NUMBERS:
+        return _BOOLEAN_NUMBERS[value]
     fits = {
         "bool": isinstance(value, bool),
         "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
         "str": isinstance(value, str),
     }
     if not any(fits.get(kind, False) for kind in allowed):
-        raise ConfigError(f"training option {name}={value!r}: expected {' or '.join(allowed)}")
+        expected = " or ".join(
+            "true/false" if kind == "bool" else "a finite float" if kind == "float" else kind for kind in allowed
+        )
+        raise ConfigError(f"training option {name}={value!r}: expected {expected}; set it with train.{name}=VALUE")
+    return value
+
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def _check_device(name: str) -> None:
+    """Refuse a device this machine lacks now, before a run folder is written, instead of in every worker."""
+    if not DEVICE_PATTERN.fullmatch(name):
+        raise ConfigError(f"training option device={name!r}: expected auto, cpu, cuda, cuda:N or mps")
+    if name in ("auto", "cpu"):
+        return
+    import torch
+
+    if name == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError("training option device='mps': this machine has no MPS device; use device=auto or cpu")
+        return
+    index = int(name.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ConfigError(
+            f"training option device={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s) "
+            "(or torch was built without CUDA); use device=auto or cpu"
+        )
 
 
 def parse_value(text: str) -> Any:

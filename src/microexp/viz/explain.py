@@ -22,6 +22,7 @@ from PIL import Image
 from microexp.errors import ConfigError, DataNotFoundError
 from microexp.inputs.registry import builder_kind
 from microexp.models.registry import get_model_info
+from microexp.threads import one_thread
 from microexp.training.engine import TrainedModel
 from microexp.viz.saliency import gradient_saliency
 
@@ -141,14 +142,8 @@ def explain_run(
     )
     built = build_inputs(table, info.inputs, spec.inputs, cache_dir=cache_dir)
     logger.info("re-training %s (fold %s, seed %d) to explain %s", spec.model, fold.name, seed, clip_id)
-    # One thread, as in the evaluation runner's worker processes: the thread count changes the order
-    # of floating point sums, and so the re-trained weights, slightly.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():  # as the run's tasks were trained, or the weights differ in their last bits
         trained = train_task(task, built)
-    finally:
-        torch.set_num_threads(threads)
     sample = SampleDataset(built, info.inputs, [row])[0]["inputs"]
     proba = trained.predict_proba({name: x[None] for name, x in sample.items()})[0]
     _compare_with_run(run, clip_id, seed, proba, table.classes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from microexp.files import write_figure
 from microexp.training.engine import TrainedModel
 from microexp.viz.saliency import gradient_saliency
 
@@ -75,8 +76,6 @@ def draw_saliency_grid(
     for column, title in enumerate([*(f"example {i + 1}" for i in range(examples)), "mean face", "mean saliency"]):
         axes[0, column].set_title(title, fontsize=9)
     figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    path = write_figure(path, figure, dpi=110)
     plt.close(figure)
     return path
