@@ -1,3 +1,14 @@
 """Imports every built-in model module so their registrations run. Add new method files here."""
 
-from microexp.models import deep_emotion, dsticnn, fdp, fr, frames3d, linear, offapexnet, ststnet  # noqa: F401
+from microexp.models import (  # noqa: F401
+    deep_emotion,
+    dsticnn,
+    fdp,
+    fr,
+    frames3d,
+    li_regions,
+    linear,
+    offapexnet,
+    ststnet,
+    svm,
+)

@@ -148,6 +148,17 @@ def best_face(image: np.ndarray, detector: FaceDetector, frame: str | Path, fall
     )
 
 
+def landmarks68(image: np.ndarray, frame: str | Path, fallback: str = "raise") -> Face:
+    """The face found by the multi-task CNN (MTCNN's box) with dlib's 68 points fitted inside that box: the
+    landmarks that divide a face into regions (:mod:`microexp.features.regions`). MTCNN finds faces in
+    database crops where dlib's HOG detector does not (it cuts chins and foreheads); dlib's predictor gives
+    the 68 points MTCNN's 5 cannot. ``fallback="frame"``: a crop without a detected face is fitted in the
+    whole frame (the crop is the face)."""
+    face = best_face(image, get_detector("mtcnn"), frame, fallback)
+    dlib_model = get_detector("dlib")
+    return Face(face.box, face.score, dlib_model.landmarks(image, face.box), "ibug68")
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     # dlib reads the buffer as if it were C-contiguous: a view (a slice of a larger frame, a mirrored or a
     # single-channel view) gives it sheared pixels, in which it silently finds no face
