@@ -157,17 +157,23 @@ class _Reporter:
 def _run_study(spec, out: Path, *, executor, workers: int, cache_dir: Path, overwrite: bool) -> dict:
     """Cross-validate a run spec into ``out`` with progress bars; say when it resumes or was complete."""
     from microexp.evaluation.executors import LocalExecutor
-    from microexp.evaluation.report import count_finished_tasks, is_complete
     from microexp.evaluation.study import evaluate as evaluate_study
 
-    finished = count_finished_tasks(out) if (out / "config.json").is_file() and not overwrite else 0
-    if finished and not is_complete(out):
+    def resuming(finished: int) -> None:  # said only once the folder's spec and data are checked to match
         console.print(f"resuming {out}: {finished} finished task(s) kept, the others run now", soft_wrap=True)
+
     in_process = isinstance(executor, LocalExecutor) and executor.workers <= 1
     with _progress_bar() as progress:
         reporter = _Reporter(progress, f"{spec.model} on {spec.evaluated.dataset}", in_process)
         summary, complete = evaluate_study(
-            spec, out, executor=executor, workers=workers, cache_dir=cache_dir, overwrite=overwrite, report=reporter
+            spec,
+            out,
+            executor=executor,
+            workers=workers,
+            cache_dir=cache_dir,
+            overwrite=overwrite,
+            report=reporter,
+            on_resume=resuming,
         )
     if complete:
         console.print(f"{out} holds this run, finished: its scores follow (--overwrite redoes it)", soft_wrap=True)

@@ -56,6 +56,7 @@ def test_the_issues_scenario_interrupted_then_relabelled_is_refused(tiny_megc201
     rerun = _evaluate(tiny_megc2019, out)
     assert rerun.returncode == 2, rerun.stdout + rerun.stderr
     assert "Traceback" not in rerun.stderr
+    assert "resuming" not in rerun.stdout + rerun.stderr  # said only once the data are checked to match
     [error] = [line for line in rerun.stderr.splitlines() if line.startswith("error:")]  # beside data warnings
     assert f"{out} holds a run on other data: label of 4 clip(s) changed ({changed[0]}: " in error
     assert "Its 4 finished task(s) were trained and scored on the data as it was: pass --overwrite" in error

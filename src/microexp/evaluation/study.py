@@ -320,11 +320,13 @@ def evaluate(
     cache_dir: Path | None = None,
     overwrite: bool = False,
     report: Reporter | None = None,
+    on_resume: Callable[[int], None] | None = None,
 ) -> tuple[dict, bool]:
     """Cross-validate ``spec`` into the run folder ``out``, resuming what an earlier invocation of the same
     run finished. Returns (summary, whether it was already complete). Everything is validated, the tables
-    loaded and the model built once before the folder is touched."""
-    from microexp.evaluation.report import SUMMARY_FILE, is_complete, open_run, write_run
+    loaded and the model built once before the folder is touched. ``on_resume(finished tasks)`` is called
+    once the folder is accepted for resuming (same spec, same data), never before."""
+    from microexp.evaluation.report import SUMMARY_FILE, count_finished_tasks, is_complete, open_run, write_run
     from microexp.evaluation.runner import Stopwatch, cross_validate, summarise
     from microexp.inputs.fingerprint import data_fingerprint
 
@@ -344,6 +346,9 @@ def evaluate(
     open_run(out, record, data=data, overwrite=overwrite)
     if is_complete(out):
         return json.loads((out / SUMMARY_FILE).read_text()), True
+    finished = count_finished_tasks(out)
+    if finished and on_resume is not None:
+        on_resume(finished)
 
     def tell(what: str) -> Callable[[int, int], None] | None:
         return None if report is None else (lambda done, total: report(what, done, total))
