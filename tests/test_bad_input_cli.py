@@ -257,11 +257,14 @@ CASES = {
         (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png"], "a.png does not exist"),
         (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--size", "0"], "size=0: expected an"),
         (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--crop-size", "-3"], "crop_size=-3"),
+        # checked before any frame is read or flow computed
+        (["flow", "{root}/a.png", "{root}/b.png", "--out", "{out}/f.png", "--norm", "loud"], "'loud' is unknown"),
     ],
     "preprocess": [
         (["preprocess", "--out", "{out}/pre"], "give --frames and --onset"),
         (["preprocess", "--out", "{out}/pre", "--dataset", "megc2019"], "--dataset needs --data-dir"),
         (["preprocess", "--out", "{out}/pre", "--frames", "{root}", "--onset", "1", "--method", "magic"], "magic"),
+        (["preprocess", "--out", "{out}/pre", "--frames", "{root}", "--onset", "1", "--norm", "loud"], "'loud' is"),
     ],
     "dynamic-image": [
         (["dynamic-image", "{root}/nowhere", "--out", "{out}/d.png"], "nowhere does not exist"),

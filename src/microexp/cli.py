@@ -441,9 +441,10 @@ def flow(
     Frames that are a database's own face crops (CASME II Cropped/, SAMM or SMIC-HS crops): pass
     --face-geometry as-cropped to get the MEGC2019 composite's flows (docs/results/face_geometry.md)."""
 
-    from microexp.preprocess.flow import normalise
+    from microexp.preprocess.flow import check_normalisation, normalise
     from microexp.preprocess.pipeline import FlowSettings, pair_flow
 
+    check_normalisation(norm)
     settings = FlowSettings(
         backend=backend, no_face=no_face, crop_size=crop_size, method=method, size=size, geometry=face_geometry
     )
@@ -541,10 +542,11 @@ def preprocess(
     import numpy as np
     from rich.progress import Progress
 
-    from microexp.preprocess.flow import flow_to_colour, normalise
+    from microexp.preprocess.flow import check_normalisation, flow_to_colour, normalise
     from microexp.preprocess.pipeline import FlowSettings, preprocess_clip
     from microexp.preprocess.video import list_frames
 
+    check_normalisation(norm)
     if dataset is not None:
         if data_dir is None:
             raise ConfigError("--dataset needs --data-dir, the folder of your copy of the database")

@@ -150,6 +150,13 @@ def flow_features(flow: np.ndarray, size: int = 28) -> np.ndarray:
     return cv2.resize(stack, (size, size), interpolation=cv2.INTER_AREA)
 
 
+def check_normalisation(method: str) -> str:
+    """``method`` if it is a known normalisation: commands check it before computing any flow."""
+    if method not in NORMALISATIONS:
+        raise ConfigError(f"normalisation {method!r} is unknown; choose one of {NORMALISATIONS}")
+    return method
+
+
 def normalise(
     features: np.ndarray, method: str = "minmax", flow_scale: float = 2.0, strain_scale: float = 0.2
 ) -> np.ndarray:
@@ -162,6 +169,7 @@ def normalise(
       [-flow_scale, +flow_scale] pixels to [0, 255] (zero motion = 127.5), strain maps [0, strain_scale]
       to [0, 255]; values beyond are clipped.
     """
+    check_normalisation(method)
     if method == "minmax":
         low = features.min(axis=(0, 1))
         span = features.max(axis=(0, 1)) - low
@@ -170,8 +178,6 @@ def normalise(
         uv = (features[..., :2] / flow_scale + 1.0) * 127.5
         strain = features[..., 2:] / strain_scale * 255.0
         scaled = np.concatenate([uv, strain], axis=2)
-    else:
-        raise ConfigError(f"normalisation {method!r} is unknown; choose one of {NORMALISATIONS}")
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
