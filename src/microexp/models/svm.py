@@ -83,7 +83,8 @@ class SubjectCVSVM(ClassifierMixin, BaseEstimator):
         self.cs = cs
         self.inner_folds = inner_folds
 
-    def _check(self) -> None:
+    def check_options(self) -> None:
+        """Refuse options it cannot fit with (the factories call it, so a study refuses them before it starts)."""
         if self.revision not in REVISIONS:
             raise ConfigError(f"SVM revision {self.revision!r} is unknown; choose one of {REVISIONS}")
         if not 0 < self.variance <= 1:
@@ -106,7 +107,7 @@ class SubjectCVSVM(ClassifierMixin, BaseEstimator):
             return self._fit(x, y, groups)
 
     def _fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None) -> SubjectCVSVM:
-        self._check()
+        self.check_options()
         x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
         grid = [(kernel, c) for kernel in self.kernels for c in self.cs]
         if groups is None or len(grid) == 1 or len(set(np.asarray(groups).tolist())) < self.inner_folds:
@@ -163,11 +164,13 @@ class SubjectCVSVM(ClassifierMixin, BaseEstimator):
         return fitted
 
 
-def subject_cv_svm(revision, variance, kernels, cs, inner_folds):
-    return SubjectCVSVM(
+def subject_cv_svm(revision, variance, kernels, cs, inner_folds) -> SubjectCVSVM:
+    model = SubjectCVSVM(
         revision=revision, variance=variance, kernels=tuple(kernels), cs=tuple(float(c) for c in cs),
         inner_folds=inner_folds,
     )
+    model.check_options()
+    return model
 
 
 # The descriptors' default layouts (microexp.inputs.descriptors): LBP-TOP on 5 x 5 blocks, HOOF on 4 x 4.
