@@ -13,8 +13,8 @@ The 36 regions come from 68 landmarks fitted in the onset crop: MTCNN's box, dli
 From a database's shipped onset→apex flow (the composite's 28×28 PNGs, R = u, G = v, B = strain, each
 min-max scaled to 0-255 per image, with its 224×224 apex face): the landmarks are fitted on the apex face
 and scaled onto the flow's grid (both are the same face crop, resized). The PNG lost the flow's zero: the
-median of u and of v over the face stands in for it (most of the face does not move), in the PNG's 0-255
-units; the B channel is the strain.
+median of u and of v over the whole crop stands in for it (the crop is mostly face, most of which does not
+move), in the PNG's 0-255 units; the B channel is the strain.
 
 The declared length fixes the layout: ``lbp_top`` (3 · B² · 59,) for B × B blocks (5 × 5: 4425); ``hoof``
 (B² · 8,) for B × B blocks (4 × 4: 128); ``mdmo`` (72,); ``region_flow`` (36 · 12 = 432,).
