@@ -2,7 +2,7 @@
 per-region flow statistics on optical flows; the 36 landmark regions they share. The input builders in
 :mod:`microexp.inputs.descriptors` compute them from a clip and cache them."""
 
-from microexp.features.flow_stats import orientation_bins, region_flow_statistics, strain_magnitude
+from microexp.features.flow_stats import orientation_bins, region_flow_statistics
 from microexp.features.hoof import hoof
 from microexp.features.lbp_top import bin_count, lbp_top, plane_codes, uniform_bins
 from microexp.features.mdmo import main_directions, mdmo
@@ -22,6 +22,5 @@ __all__ = [
     "region_anchors",
     "region_flow_statistics",
     "region_map",
-    "strain_magnitude",
     "uniform_bins",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 
 from microexp.errors import DataError
 from microexp.features.regions import REGION_COUNT
+from microexp.preprocess.flow import optical_strain
 
 
 def check_flow(flow: np.ndarray) -> np.ndarray:
@@ -31,14 +32,6 @@ def orientation_bins(u: np.ndarray, v: np.ndarray, bins: int) -> np.ndarray:
     return np.floor(angle / (2 * np.pi) * bins + 0.5).astype(np.int64) % bins
 
 
-def strain_magnitude(flow: np.ndarray) -> np.ndarray:
-    """Optical strain magnitude per pixel (the normal and shear strains of the flow field)."""
-    du_dy, du_dx = np.gradient(flow[..., 0])
-    dv_dy, dv_dx = np.gradient(flow[..., 1])
-    shear = 0.5 * (du_dy + dv_dx)
-    return np.sqrt(du_dx**2 + dv_dy**2 + 2 * shear**2)
-
-
 def region_flow_statistics(
     flow: np.ndarray, regions: np.ndarray, *, bins: int = 8, strain: np.ndarray | None = None
 ) -> np.ndarray:
@@ -50,7 +43,7 @@ def region_flow_statistics(
         raise DataError(f"the region map {regions.shape} and the flow {flow.shape[:2]} differ in size")
     u, v = flow[..., 0].ravel(), flow[..., 1].ravel()
     magnitude = np.hypot(u, v)
-    strain = (strain_magnitude(flow) if strain is None else np.asarray(strain, dtype=np.float64)).ravel()
+    strain = np.asarray(optical_strain(flow) if strain is None else strain, dtype=np.float64).ravel()
     labels = regions.ravel()
     inside = labels >= 0
     labels, u, v, magnitude, strain = labels[inside], u[inside], v[inside], magnitude[inside], strain[inside]

@@ -144,6 +144,7 @@ class MDMO(_FlowDescriptor):
 @register_builder
 class RegionFlow(_FlowDescriptor):
     name = "region_flow"
+    version = 2  # 2: the strain of computed flows is preprocess.flow.optical_strain's (float32), not a copy of it
 
     def check_shape(self, shape):
         super().check_shape(shape)
