@@ -83,7 +83,8 @@ def test_the_search_picks_from_its_grid_by_subject_folds_and_learns():
 @pytest.mark.parametrize(
     "options, message",
     [({"revision": "lda"}, "revision 'lda' is unknown"), ({"cs": (0.0,)}, "must be positive"),
-     ({"kernels": ("poly",)}, "choose among"), ({"variance": 1.5}, r"in \(0, 1\]")],
+     ({"kernels": ("poly",)}, "choose among"), ({"variance": 1.5}, r"in \(0, 1\]"),
+     ({"inner_folds": 1}, "at least 2")],
 )
 def test_bad_options_are_refused(options, message):
     x, y, groups = _data()

@@ -93,6 +93,8 @@ class SubjectCVSVM(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"SVM kernels {self.kernels!r}: choose among {KERNELS}")
         if not self.cs or any(not c > 0 for c in self.cs):
             raise ConfigError(f"SVM C values must be positive, got {self.cs!r}")
+        if not isinstance(self.inner_folds, int) or self.inner_folds < 2:
+            raise ConfigError(f"SVM inner_folds must be an integer of at least 2, got {self.inner_folds!r}")
 
     @staticmethod
     def _calibrated(kernel: str, c: float, y: np.ndarray) -> CalibratedClassifierCV:
