@@ -1,0 +1,1 @@
+"""Long-video analysis: streaming, face tracking, micro-expression spotting and timelines."""
