@@ -136,6 +136,36 @@ def write_casme2long(root: Path) -> Path:
     return root
 
 
+SAMMLONG_ROWS = [
+    # Subject, Filename, Inducement Code, Onset, Apex, Offset, Duration, Type, Action Units, Notes
+    [6, "006_1_1", 1, 101, 110, 140, 40, "Micro - 1/2", "R12", ""],
+    [6, "006_1_2", 1, 300, 350, 600, 301, "Macro", "4+7", ""],
+    [6, "006_1_3", 1, 0, 450, 470, 0, "Micro - 1/2", "1+2", "onset not coded"],
+    [7, "007_3_1", 3, 21, 30, 0, 0, "Micro - 1/2", "L14", "offset not coded"],
+]
+
+
+def write_sammlong(root: Path, rows=SAMMLONG_ROWS, frames=None) -> Path:
+    """SAMM long videos: the V3 sheet (nine lines of notes, then the header) and three recordings, one of
+    them without a micro-expression."""
+    from microexp.data.samm_long import COLUMNS, HEADER_ROW, SHEET_NAME, SHEETS
+
+    header = ["Subject", "Filename", "Inducement Code", "Onset", "Apex", "Offset", "Duration", "Type",
+              "Action Units", "Notes"]
+    assert set(COLUMNS) <= set(header)
+    notes = [[f"note {i}"] + [None] * (len(header) - 1) for i in range(HEADER_ROW)]
+    root.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(root / SHEETS[0]) as writer:
+        pd.DataFrame([*notes, header, *rows]).to_excel(writer, sheet_name=SHEET_NAME, header=False, index=False)
+    frames = frames or {"006_1": range(1, 701), "007_3": range(1, 61), "007_4": range(1, 31)}
+    for recording, numbers in frames.items():
+        folder = root / "SAMM_longvideos" / recording
+        folder.mkdir(parents=True)
+        for number in numbers:
+            (folder / f"{recording}_{number:04d}.jpg").write_bytes(b"")
+    return root
+
+
 def write_casme3a(root: Path) -> Path:
     """CAS(ME)^3 Part A: the ME label sheet and spNO.1/a/color/355.jpg (frames of the long recordings)."""
     clips = [

@@ -25,6 +25,7 @@ from copies import (
     write_jaffe,
     write_mmew,
     write_samm,
+    write_sammlong,
     write_smic,
 )
 
@@ -50,6 +51,7 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "samm": write_samm,
     "smic": write_smic,
     "casme2long": write_casme2long,
+    "sammlong": write_sammlong,
     "casme3a": write_casme3a,
     "casme3c": write_casme3c,
     "mmew": write_mmew,

@@ -269,12 +269,8 @@ class DatabaseAdapter:
 
     def annotated_rows(self, label_map: LabelMap) -> list[dict]:
         """Sheet rows after fixes and validation, with the label map's labels; dropped clips removed."""
-        rows = self.read_clips()
-        self._reject_duplicates(rows)
-        rows = [self._apply_fixes(row) for row in rows]
-        self._validate_phases(rows)
         kept = []
-        for row in rows:
+        for row in self.validated_rows():
             if label_map.keep is not None and not label_map.keep(row):
                 continue
             if row["emotion"] not in label_map.mapping:
@@ -287,6 +283,14 @@ class DatabaseAdapter:
             if label is not None:
                 kept.append({**row, "label": label})
         return kept
+
+    def validated_rows(self) -> list[dict]:
+        """Sheet rows after fixes and validation, every clip kept whatever its emotion."""
+        rows = self.read_clips()
+        self._reject_duplicates(rows)
+        rows = [self._apply_fixes(row) for row in rows]
+        self._validate_phases(rows)
+        return rows
 
     def _reject_duplicates(self, rows: list[dict]) -> None:
         seen: dict[tuple[str, str], dict] = {}

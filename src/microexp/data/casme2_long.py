@@ -9,7 +9,8 @@ Layout (``root``)::
     rawpic/s15/15_0101disgustingteeth/img1.jpg
 
 A clip's recording folder is ``rawpic/s<folder>/<folder>_<code, 4 digits>*``; its frames are the images
-numbered onset..offset. Only micro-expressions are loaded. Written from the owners' description and public
+numbered onset..offset. Only micro-expressions are loaded. As long videos (:meth:`long_videos`, for
+spotting), every folder ``rawpic/s*/*`` is a recording at 30 fps. Written from the owners' description and public
 readers of this sheet; no copy of the sheet was available to test against.
 """
 
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from microexp.data.base import DatabaseAdapter, LabelMap, frame_int, read_sheet
+from microexp.data.base import LabelMap, frame_int, read_sheet
+from microexp.data.long_videos import LongVideoAdapter
 from microexp.errors import DataError
 
 SHEET = "CAS(ME)^2code_final.xlsx"
@@ -28,13 +30,13 @@ COLUMNS = ("subject", "clip", "onset", "apex", "offset", "aus", "emotion", "type
 FOUR = ("negative", "positive", "surprise", "others")
 
 
-class CASME2Long(DatabaseAdapter):
+class CASME2Long(LongVideoAdapter):
     name = "casme2long"
     title = "CAS(ME)^2"
     description = "CAS(ME)^2: long 30 fps recordings; micro-expressions, 4 classes"
     layout = "rawpic/s15/15_0101disgustingteeth/img1.jpg"
     default_sheets = (SHEET,)
-    frames_span_recording = True
+    fps = 30
     label_maps = {
         "4class": LabelMap("4class", FOUR, {e: e for e in FOUR}, "negative / positive / surprise / others")
     }
@@ -80,6 +82,15 @@ class CASME2Long(DatabaseAdapter):
         return {
             _plain(row[key]): row[value] for row in table.itertuples(index=False) if not pd.isna(row[key])
         }
+
+    def recording_folders(self) -> list[tuple[str, Path]]:
+        return [
+            (subject.name, folder)
+            for subject in sorted((self.require_root() / "rawpic").glob("s*"))
+            if subject.is_dir()
+            for folder in sorted(subject.iterdir())
+            if folder.is_dir()
+        ]
 
     def clip_dir(self, row: dict) -> Path:
         parent = self.root / "rawpic" / row["subject"]

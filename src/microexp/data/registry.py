@@ -16,6 +16,7 @@ from microexp.data.jaffe import JAFFE
 from microexp.data.megc2019 import MEGC2019
 from microexp.data.mmew import MMEW
 from microexp.data.samm import SAMM
+from microexp.data.samm_long import SAMMLong
 from microexp.data.schema import SampleTable
 from microexp.data.smic import SMIC
 from microexp.data.synthetic import SyntheticMicroExpressions
@@ -24,7 +25,7 @@ from microexp.errors import ConfigError
 DATASETS = {
     adapter.name: adapter
     for adapter in (
-        *(MEGC2019, CASME2, SAMM, SMIC, CASME2Long, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
+        *(MEGC2019, CASME2, SAMM, SMIC, CASME2Long, SAMMLong, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
         *(CKPlus, CKPlusStills, CKPlus48, JAFFE, FER2013),  # macro-expressions: CK+ sequences, then stills
         SyntheticMicroExpressions,
     )

@@ -1,0 +1,325 @@
+"""Micro-expression spotting in a long video, one frame at a time, in flat memory.
+
+The method is the feature-difference idea of the MEGC spotting baselines (Moilanen et al. 2014; Li et al.
+2018) measured with optical flow on landmark regions, as MDMD (Wang et al. 2017) does:
+
+1. each pushed face crop is shrunk to ``work_size`` pixels; DIS flow (ultrafast preset) from the crop
+   ``k`` frames earlier to this one gives every pixel's displacement over ``k`` frames, where ``k`` is half
+   the expected micro-expression duration (``duration`` seconds) at the video's frame rate;
+2. the flow is averaged in each of the 36 landmark regions of :mod:`microexp.features.regions`, and the
+   mean flow of the nose regions (a rigid part of the face) is subtracted, so what remains is the face's
+   own deformation, not the head's motion nor the residual of the tracker's alignment;
+3. the score of frame ``t`` is, per region, how far its position ``p`` went away from ``p(t - k)`` and
+   came back by ``p(t + k)``: the smaller of ``p(t) - p(t-k)`` and ``p(t) - p(t+k)`` along their common
+   direction (:func:`_excursion`). It is large when the face moves and returns within about ``2k`` frames,
+   as a micro-expression does; small for a slow macro expression, a head turn or a drift (the two
+   displacements point apart) and for a step or an event ``k`` frames away (one of them is 0);
+4. regions are combined by the mean of the ``top_regions`` largest scores (a micro-expression moves a few
+   regions, noise moves all a little); eye regions are weighted by ``eye_weight`` (0 by default) because
+   blinks move the eyelids on the micro-expression's time scale, and an interval in which the eye regions
+   moved more than the rest (``blink_ratio``) is a blink and dropped;
+5. :meth:`Spotter.finish` thresholds the signal at ``max(min_score, median + mad_factor · MAD)`` of the
+   video's own signal, keeps peaks at least ``k`` frames apart, and grows each into the frames whose score
+   is at least ``extent`` of its peak; intervals longer than ``max_duration`` seconds are dropped (a
+   micro-expression lasts 0.5 s at most).
+
+Memory: only the last ``k + 1`` shrunk crops and region vectors are kept; per frame, the score and a flag
+(face or not) are stored, O(frames) scalars. Frames without a face (or missing indices: a frame that
+could not be decoded) break the window; scores restart ``k`` processed frames after the face returns, and
+no interval ever contains a frame without a face.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from microexp.errors import ConfigError, DataError
+from microexp.features.regions import REGION_NAMES, region_map
+
+EYE_REGIONS = tuple(
+    f"{side}_{part}" for side in ("left", "right") for part in ("eye_outer", "eye_inner", "eyelid_lower")
+)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A spotted interval; frame indices of the video (``onset <= apex <= offset``) and the peak score."""
+
+    onset: int
+    apex: int
+    offset: int
+    score: float
+
+
+class Spotter:
+    """Push every frame of a video (face crop and landmarks, or ``None`` when there is no face), then
+    :meth:`finish` to get the spotted intervals. ``signal`` holds the per-frame score (NaN: no face).
+
+    Options (keywords):
+
+    - ``duration``: expected micro-expression duration in seconds (default 0.3); ``k`` is half of it in
+      processed frames, at least 1.
+    - ``stride``: process every ``stride``-th frame only (default 1); the frames between are given the
+      score interpolated between their processed neighbours. At 200 fps, ``stride=2`` halves the cost and
+      still samples a 0.1 s micro-expression 10 times.
+    - ``work_size``: side in pixels the crop is shrunk to before the flow (default 96).
+    - ``finest_scale``: the finest pyramid level DIS computes (0: full ``work_size``, 1: half; default 1).
+    - ``top_regions``: how many of the largest region scores are averaged (default 4).
+    - ``eye_weight``: weight of the eye regions' scores (default 0: blinks ignored).
+    - ``blink_ratio``: an interval is a blink, and dropped, when the largest eye region score in it is at
+      least this multiple of its own peak score (default 1: the eyes moved more than the rest of the face).
+    - ``min_score``: the lowest threshold, in pixels of displacement at ``work_size`` (default 0.12; set on
+      generated training videos, never on evaluated ones: docs/results/spotting.md).
+    - ``mad_factor``: the threshold is at least median + ``mad_factor`` × 1.4826 × MAD of the video's own
+      signal (default 6).
+    - ``extent``: an interval is the frames around a peak scoring at least this fraction of it (default 0.5).
+    - ``max_duration``: longest interval kept, in seconds (default 0.6).
+    """
+
+    def __init__(
+        self,
+        fps: float,
+        *,
+        duration: float = 0.3,
+        stride: int = 1,
+        work_size: int = 96,
+        finest_scale: int = 1,
+        top_regions: int = 4,
+        eye_weight: float = 0.0,
+        blink_ratio: float = 1.0,
+        min_score: float = 0.12,
+        mad_factor: float = 6.0,
+        extent: float = 0.5,
+        max_duration: float = 0.6,
+    ) -> None:
+        if not fps > 0:
+            raise ConfigError(f"the spotter needs the video's frame rate, a positive number; got {fps}")
+        if not 0 < duration <= 2:
+            raise ConfigError(f"duration {duration} s is outside (0, 2]: micro-expressions last 0.5 s at most")
+        if finest_scale not in (0, 1, 2):
+            raise ConfigError(f"finest_scale must be 0, 1 or 2 (DIS pyramid levels), got {finest_scale}")
+        if stride < 1 or work_size < 32 or not 1 <= top_regions <= len(REGION_NAMES):
+            raise ConfigError(
+                f"stride must be at least 1, work_size at least 32 and top_regions in 1-{len(REGION_NAMES)}; "
+                f"got {stride}, {work_size}, {top_regions}"
+            )
+        if blink_ratio <= 0:
+            raise ConfigError(f"blink_ratio must be positive, got {blink_ratio}")
+        if eye_weight < 0 or min_score < 0 or mad_factor < 0 or not 0 < extent < 1 or max_duration <= 0:
+            raise ConfigError(
+                "eye_weight, min_score and mad_factor must be at least 0, extent in (0, 1) and max_duration "
+                f"positive; got {eye_weight}, {min_score}, {mad_factor}, {extent}, {max_duration}"
+            )
+        self.fps = float(fps)
+        self.stride = stride
+        self.k = max(1, int(round(duration * fps / 2 / stride)))
+        self.work_size = work_size
+        self.top_regions = top_regions
+        self.eye_weight = eye_weight
+        self.blink_ratio = blink_ratio
+        self.min_score = min_score
+        self.mad_factor = mad_factor
+        self.extent = extent
+        self.max_duration = max_duration
+        self._solver = cv2.DISOpticalFlow_create(cv2.DISOpticalFlow_PRESET_ULTRAFAST)
+        self._solver.setFinestScale(finest_scale)
+        self._scores = array("d")  # per frame index; NaN until scored
+        self._eye_scores = array("d")  # per frame index: the largest eye region excursion, for blinks
+        self._has_face = bytearray()  # per frame index
+        self._crop_shape: tuple[int, int] | None = None
+        self._reset_run()
+
+    # --- streaming -------------------------------------------------------------------------------------
+
+    def _reset_run(self) -> None:
+        """A face run ends (no face, a missing frame): nothing before it is compared with what follows."""
+        self._crops: deque[np.ndarray] = deque(maxlen=self.k + 1)
+        self._motions: deque[tuple[int, np.ndarray]] = deque(maxlen=self.k + 1)  # (frame index, regions × 2)
+        self._regions: np.ndarray | None = None
+        self._counts: np.ndarray | None = None
+
+    def push(self, index: int, face: np.ndarray | None, landmarks: np.ndarray | None) -> None:
+        """Frame ``index`` (0-based, increasing; skipped indices count as frames without a face): its aligned
+        grey uint8 face crop (H, W) and 68 landmarks in crop pixels, or both ``None`` when it has no face."""
+        if index < len(self._scores):
+            raise DataError(f"frame {index} was pushed after frame {len(self._scores) - 1}; push frames in order")
+        if face is not None and landmarks is not None:
+            self._check(index, face, landmarks)
+        if index > len(self._scores):  # frames the caller could not read: no face there
+            self._reset_run()
+            missing = index - len(self._scores)
+            self._scores.extend([np.nan] * missing)
+            self._eye_scores.extend([np.nan] * missing)
+            self._has_face.extend(bytes(missing))
+        self._scores.append(np.nan)
+        self._eye_scores.append(np.nan)
+        if face is None or landmarks is None:
+            self._has_face.append(0)
+            self._reset_run()
+            return
+        self._has_face.append(1)
+        if index % self.stride:
+            return
+        crop = cv2.resize(face, (self.work_size, self.work_size), interpolation=cv2.INTER_AREA)
+        if self._regions is None:
+            scale = (self.work_size / face.shape[1], self.work_size / face.shape[0])
+            self._start_run(np.asarray(landmarks, dtype=np.float64) * scale)
+        if len(self._crops) == self.k + 1:
+            self._add_motion(index, self._region_motion(self._crops[0], crop))
+        self._crops.append(crop)
+
+    def _check(self, index: int, face: np.ndarray, landmarks: np.ndarray) -> None:
+        if face.ndim != 2 or face.dtype != np.uint8:
+            raise DataError(
+                f"frame {index}: the spotter takes a grey uint8 face crop (H, W), got {face.dtype} {face.shape}"
+            )
+        if self._crop_shape is None:
+            self._crop_shape = face.shape
+        elif face.shape != self._crop_shape:
+            raise DataError(
+                f"frame {index}: face crop {face.shape} differs from the first one {self._crop_shape}; "
+                "the spotter needs crops of one size, aligned alike"
+            )
+        if np.shape(landmarks) != (68, 2):
+            raise DataError(f"frame {index}: the spotter takes 68 landmarks (x, y), got {np.shape(landmarks)}")
+
+    def _start_run(self, landmarks: np.ndarray) -> None:
+        """The region of every work-crop pixel, from the run's first landmarks: the crops are aligned, so
+        the regions stay put while the face does (and recomputing them per frame would add their jitter)."""
+        regions = region_map(landmarks, (self.work_size, self.work_size)).ravel()
+        self._regions = np.where(regions >= 0, regions, len(REGION_NAMES))  # the last bin: outside the face
+        bins = len(REGION_NAMES) + 1
+        self._counts = np.bincount(self._regions, minlength=bins)[:-1].astype(np.float64)
+        present = self._counts > 0
+        pixels = np.arange(self.work_size**2)
+        centres = np.stack(
+            [np.bincount(self._regions, pixels % self.work_size, bins)[:-1],
+             np.bincount(self._regions, pixels // self.work_size, bins)[:-1]],
+            axis=1,
+        ) / np.maximum(self._counts, 1)[:, None]
+        eyes = np.isin(np.arange(len(REGION_NAMES)), [REGION_NAMES.index(n) for n in EYE_REGIONS])
+        self._fit_weights = (present & ~eyes).astype(np.float64)
+        # a region's displacement under a small rotation about the face's centre is angle × this
+        self._centres = centres - (self._fit_weights @ centres) / self._fit_weights.sum()
+        self._lever = np.stack([-self._centres[:, 1], self._centres[:, 0]], axis=1)
+        self._weights = np.where(eyes, self.eye_weight, 1.0) * present
+        self._eyes = eyes & present
+
+    def _region_motion(self, earlier: np.ndarray, crop: np.ndarray) -> np.ndarray:
+        """(regions, 2): each region's mean flow from ``earlier`` to ``crop``, less the head's rigid motion."""
+        flow = self._solver.calc(earlier, crop, None).reshape(-1, 2)
+        bins = len(REGION_NAMES) + 1
+        sums = np.stack(
+            [np.bincount(self._regions, flow[:, 0], bins)[:-1], np.bincount(self._regions, flow[:, 1], bins)[:-1]],
+            axis=1,
+        )
+        return _rigid_residual(sums / np.maximum(self._counts, 1)[:, None], self._lever, self._fit_weights)
+
+    def _add_motion(self, index: int, motion: np.ndarray) -> None:
+        self._motions.append((index, motion))
+        if len(self._motions) == self.k + 1:
+            centre, away = self._motions[0]  # p(t) - p(t-k) at the centre t; now p(t+k) - p(t)
+            back = -motion
+            excursion = _excursion(away, back)
+            self._scores[centre] = float(np.sort(excursion * self._weights)[-self.top_regions :].mean())
+            self._eye_scores[centre] = float(excursion[self._eyes].max())
+
+    # --- the result ------------------------------------------------------------------------------------
+
+    @property
+    def signal(self) -> np.ndarray:
+        """Per-frame score: NaN where there is no face; 0 on face frames the window does not reach (the
+        first and last ``k`` processed frames of a face run); interpolated between processed frames."""
+        scores = np.frombuffer(self._scores, dtype=np.float64).copy()
+        face = np.frombuffer(bytes(self._has_face), dtype=np.uint8).astype(bool)
+        for start, stop in _runs(face):
+            run = scores[start:stop]
+            known = np.flatnonzero(np.isfinite(run))
+            if len(known) == 0:
+                run[:] = 0.0
+                continue
+            inside = np.arange(known[0], known[-1] + 1)
+            run[inside] = np.interp(inside, known, run[known])
+            run[: known[0]] = 0.0
+            run[known[-1] + 1 :] = 0.0
+        return scores
+
+    def threshold(self, signal: np.ndarray | None = None) -> float:
+        """The score a peak must exceed: ``max(min_score, median + mad_factor · 1.4826 · MAD)``."""
+        values = self.signal if signal is None else signal
+        values = values[np.isfinite(values)]
+        if len(values) == 0:
+            return float("inf")
+        median = float(np.median(values))
+        spread = 1.4826 * float(np.median(np.abs(values - median)))
+        return max(self.min_score, median + self.mad_factor * spread)
+
+    def finish(self) -> list[Interval]:
+        """The spotted intervals, in time order; none contains a frame without a face."""
+        from scipy.signal import find_peaks
+
+        signal = self.signal
+        threshold = self.threshold(signal)
+        if not np.isfinite(threshold):
+            return []
+        filled = np.where(np.isfinite(signal), signal, 0.0)
+        eyes = np.frombuffer(self._eye_scores, dtype=np.float64)
+        peaks, _ = find_peaks(filled, height=threshold, distance=self.k * self.stride)
+        longest = self.max_duration * self.fps
+        intervals: list[Interval] = []
+        for peak in peaks:
+            level = self.extent * filled[peak]
+            onset, offset = peak, peak
+            while onset > 0 and filled[onset - 1] >= level and np.isfinite(signal[onset - 1]):
+                onset -= 1
+            while offset < len(filled) - 1 and filled[offset + 1] >= level and np.isfinite(signal[offset + 1]):
+                offset += 1
+            if offset - onset + 1 > longest:
+                continue
+            if np.nanmax(eyes[onset : offset + 1], initial=0.0) >= self.blink_ratio * filled[peak]:
+                continue
+            if intervals and onset <= intervals[-1].offset:  # one event seen as two peaks: keep the higher
+                if filled[peak] > intervals[-1].score:
+                    intervals[-1] = Interval(min(onset, intervals[-1].onset), int(peak), offset, float(filled[peak]))
+                continue
+            intervals.append(Interval(int(onset), int(peak), int(offset), float(filled[peak])))
+        return intervals
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of every run of True in a 1-D bool array."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _rigid_residual(motion: np.ndarray, lever: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``motion`` (regions × 2) less the rigid motion (shift and small rotation) that fits it best, fitted
+    twice: the second fit leaves out the regions the first left far from it, which are those an expression
+    moved, so the reference is the face's rigid part, whichever regions that is."""
+    residual, fit = motion, weights
+    for _ in range(2):
+        if fit.sum() == 0:
+            break
+        shift = fit @ motion / fit.sum()
+        angle = fit @ np.einsum("ij,ij->i", motion - shift, lever) / max(fit @ (lever**2).sum(axis=1), 1e-9)
+        residual = motion - shift - angle * lever
+        size = np.linalg.norm(residual, axis=1)
+        fit = fit * (size <= 2.5 * np.median(size[fit > 0]) + 1e-6)
+    return residual
+
+
+def _excursion(away: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Per region, how far it went and came back: the smaller of the two displacements ``away`` (p(t) -
+    p(t-k)) and ``back`` (p(t) - p(t+k)) along their common direction, 0 when they point apart.
+
+    A micro-expression at t gives two equal displacements; a steady drift or a slow ramp gives opposite
+    ones (0); a step, or an event k frames before or after t, gives one displacement only (0), so an
+    event is not echoed at t ± k as the plain second difference ``away + back`` echoes it."""
+    total = away + back
+    direction = total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-9)
+    return np.maximum(0.0, np.minimum((away * direction).sum(axis=1), (back * direction).sum(axis=1)))

@@ -1,0 +1,91 @@
+"""The streaming spotter on rendered faces whose micro-expression interval is known."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from microexp.data.synthetic_render import (
+    SyntheticSettings,
+    _grid,
+    _raised_cosine,
+    expression_field,
+    make_subjects,
+)
+from microexp.errors import DataError
+from microexp.video.spotting import Interval, Spotter
+
+FPS = 200
+
+
+@pytest.fixture(scope="module")
+def subject():
+    return make_subjects(SyntheticSettings(), numbers=[1])[0]
+
+
+def render(subject, length: int, events: list[tuple[str, int, int, int]], seed: int = 0):
+    """Grey frames of ``subject`` with an expression of 1.5 px between each (onset, apex, offset) frames,
+    sensor noise and a small head sway."""
+    grey = cv2.cvtColor(subject.neutral, cv2.COLOR_RGB2GRAY)
+    x, y = _grid(grey.shape[0])
+    t = np.arange(length, dtype=np.float64)
+    fields = [(expression_field(subject, name, np.random.default_rng(seed)), _raised_cosine(t, a, b, c))
+              for name, a, b, c in events]
+    noise = np.random.default_rng(seed)
+    for i in range(length):
+        shift = 0.8 * np.sin(2 * np.pi * 0.6 * i / FPS)
+        motion = sum((1.5 * course[i] * field for field, course in fields), np.zeros((*grey.shape, 2), np.float32))
+        frame = cv2.remap(grey, (x - shift - motion[..., 0]).astype(np.float32),
+                          (y - motion[..., 1]).astype(np.float32), cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        yield np.clip(frame + 2.0 * noise.standard_normal(frame.shape), 0, 255).astype(np.uint8)
+
+
+def iou(a: Interval, onset: int, offset: int) -> float:
+    overlap = min(a.offset, offset) - max(a.onset, onset) + 1
+    return max(overlap, 0) / ((a.offset - a.onset + 1) + (offset - onset + 1) - max(overlap, 0))
+
+
+def test_spots_the_known_interval_and_nothing_else(subject):
+    spotter = Spotter(FPS)
+    for index, frame in enumerate(render(subject, 500, [("surprise", 250, 266, 300)])):
+        spotter.push(index, frame, subject.landmarks)
+    intervals = spotter.finish()
+    assert len(intervals) == 1, intervals
+    assert 250 <= intervals[0].apex <= 300
+    assert iou(intervals[0], 250, 300) > 0.3
+    assert spotter.signal.shape == (500,) and np.isfinite(spotter.signal).all()
+
+
+def test_no_interval_touches_a_frame_without_a_face(subject):
+    # the face leaves in the middle of an expression and comes back during another
+    spotter = Spotter(FPS)
+    frames = render(subject, 700, [("positive", 180, 196, 230), ("surprise", 300, 316, 350),
+                                   ("negative", 560, 576, 610)])
+    gone = range(320, 420)
+    for index, frame in enumerate(frames):
+        face = None if index in gone else frame
+        spotter.push(index, face, None if face is None else subject.landmarks)
+    signal = spotter.signal
+    assert np.isnan(signal[320:420]).all() and np.isfinite(signal[:320]).all() and np.isfinite(signal[420:]).all()
+    intervals = spotter.finish()
+    assert all(i.offset < 320 or i.onset >= 420 for i in intervals), intervals
+    assert any(180 <= i.apex <= 230 for i in intervals) and any(560 <= i.apex <= 610 for i in intervals)
+
+
+def test_missing_frame_indices_count_as_frames_without_a_face(subject):
+    spotter = Spotter(FPS)
+    frames = list(render(subject, 120, []))
+    for index, frame in enumerate(frames):
+        if index != 60:  # a frame that could not be decoded is never pushed
+            spotter.push(index, frame, subject.landmarks)
+    assert np.isnan(spotter.signal[60]) and np.isfinite(spotter.signal[59]) and np.isfinite(spotter.signal[61])
+
+
+def test_refuses_crops_of_another_size_and_frames_out_of_order(subject):
+    spotter = Spotter(FPS)
+    spotter.push(0, np.zeros((96, 96), np.uint8), subject.landmarks * 0.5)
+    with pytest.raises(DataError, match="frame 1: face crop"):
+        spotter.push(1, np.zeros((80, 80), np.uint8), subject.landmarks * 0.5)
+    with pytest.raises(DataError, match="push frames in order"):
+        spotter.push(0, None, None)
