@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,9 +54,17 @@ def make_video(path: Path, source: Path, seconds: float, fps: int = 200, size: t
     return path
 
 
-def measure(command: list[str], src: Path) -> tuple[int, float, float]:
-    """(exit code, wall seconds, peak MiB of the process tree) of ``command`` run with ``src`` on PYTHONPATH."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(command: list[str], src: Path) -> tuple[int, float, float, float]:
+    """(exit code, wall seconds, CPU seconds, peak MiB of the process tree) of ``command`` run with ``src`` on
+    PYTHONPATH. CPU seconds are what the command took from the machine whatever else ran: on a shared machine
+    the wall time grows with the others' load, the CPU time hardly does."""
     env = {**os.environ, "PYTHONPATH": str(src), "HF_HUB_OFFLINE": "1"}
+    cpu = _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -65,7 +74,7 @@ def measure(command: list[str], src: Path) -> tuple[int, float, float]:
     seconds = time.perf_counter() - start
     if process.returncode:
         print(process.stderr.read()[-2000:], file=sys.stderr)
-    return process.returncode, seconds, peak / 2**20
+    return process.returncode, seconds, _children_cpu() - cpu, peak / 2**20
 
 
 def main() -> None:
@@ -91,11 +100,13 @@ def main() -> None:
             command = [python, "-m", "microexp", "analyse", str(video), "--model", str(args.model), "--out", str(out)]
             rows.append((f"analyse ({seconds:g} s video)", seconds, *measure(command, ROOT / "src")))
             video.unlink()
-    print(f"videos: 640×480, 200 fps, from {args.source.name}; {os.cpu_count()} CPUs")
-    print("| command | video s | exit | wall s | wall / video | peak RSS MiB |")
-    print("|---|---|---|---|---|---|")
-    for name, seconds, code, wall, peak in rows:
-        print(f"| {name} | {seconds:g} | {code} | {wall:.2f} | {wall / seconds:.2f} | {peak:.0f} |")
+    print(f"videos: 640×480, 200 fps, from {args.source.name}; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    print("| command | video s | exit | wall s | CPU s | wall / video | CPU / video | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, seconds, code, wall, cpu, peak in rows:
+        print(f"| {name} | {seconds:g} | {code} | {wall:.2f} | {cpu:.2f} | {wall / seconds:.2f} | {cpu / seconds:.2f} "
+              f"| {peak:.0f} |")
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ from microexp.video.track import FaceTracker, TrackerSettings, TrackLog, track_s
 PRESENT = [True] * 20 + [False] * 15 + [True] * 25
 
 
-def test_a_face_that_leaves_and_returns_is_marked_on_every_frame(tmp_path):
+@pytest.mark.parametrize("fit_every", [1, 3])
+def test_a_face_that_leaves_and_returns_is_marked_on_every_frame(fit_every, tmp_path):
+    # with fit_every 3 the points are fitted on a third of the frames; the others are still checked
     video = write_frames(tmp_path / "leaves.mp4", face_frames(PRESENT), fps=30)
-    settings = TrackerSettings(retry_every=5)
+    settings = TrackerSettings(retry_every=5, fit_every=fit_every)
     log = TrackLog()
     for frame, face in track_stream(video, settings):
         log.add(frame.index, frame.time, face)

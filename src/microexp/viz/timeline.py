@@ -39,8 +39,8 @@ def plot_timeline(analysis: Analysis, title: str | None = None):
         text = event.label or "unclassified"
         if event.label:
             text += f" {event.probabilities[event.label]:.2f}"
-        axes.annotate(text, (event.apex_time, top * 1.02), ha="center", va="bottom", fontsize=7, rotation=90)
-    axes.set_ylim(0, top * 1.35 if top > 0 else 1.0)
+        axes.annotate(text, (event.apex_time, top * 1.04), ha="center", va="bottom", fontsize=7, rotation=90)
+    axes.set_ylim(0, top * 1.6 if top > 0 else 1.0)  # room above the peaks for the labels
     axes.set_xlim(times[0], times[-1])
     axes.set_xlabel("time (s)")
     axes.set_ylabel("score")
