@@ -67,6 +67,7 @@ def test_the_timeline_is_written_as_csv_json_and_a_plot(analysis, tmp_path):
     assert len(lines) == 1 + len(analysis.events)
     summary = json.loads(json_path.read_text())
     assert summary["frames"] == len(PRESENT) and summary["face_frames"] == int(analysis.has_face.sum())
+    assert summary["face_runs"][0] == [0, 59] and summary["face_runs"][-1][1] == len(PRESENT) - 1
     assert [e["apex"] for e in summary["events"]] == [e.apex for e in analysis.events]
     figure = plot_timeline(analysis)
     assert figure.axes[0].get_xlabel() == "time (s)"

@@ -83,6 +83,10 @@ class Analysis:
     def undecodable(self) -> list[int]:
         return [int(i) for i in np.flatnonzero(np.isnan(self.times))]
 
+    def face_runs(self) -> list[list[int]]:
+        """[first, last] frame index of every unbroken run of frames with a face."""
+        return [[first, last] for first, last in mask_runs(self.has_face)]
+
     def summary(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -91,12 +95,19 @@ class Analysis:
             "fps": self.info.fps,
             "frames": self.frames,
             "face_frames": int(self.has_face.sum()),
+            "face_runs": self.face_runs(),
             "undecodable_frames": self.undecodable,
             "duration_s": float(np.nanmax(self.times)) if np.isfinite(self.times).any() else 0.0,
             "threshold": self.threshold,
             "analysis_s": round(self.seconds, 3),
             "events": [dataclasses.asdict(event) for event in self.events],
         }
+
+
+def mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of every run of True in a 1-D boolean array."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]]))
+    return [(int(a), int(b) - 1) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)]
 
 
 def default_spotter(fps: float, options: Mapping[str, Any]) -> SpotterLike:
