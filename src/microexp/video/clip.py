@@ -10,6 +10,8 @@ the frames from onset to apex are read again and the bundle's own builders make 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import tempfile
 from pathlib import Path
 
@@ -20,7 +22,8 @@ from microexp.errors import ConfigError, DataError, NoFaceError
 from microexp.preprocess.align import warp
 from microexp.preprocess.spotting import spot_apex
 from microexp.training.predict import ClipPrediction, Predictor, classify_span
-from microexp.video.stream import SpilledFrames
+from microexp.video.analyse import SPOTTING_RATE
+from microexp.video.stream import SpilledFrames, probe
 from microexp.video.track import TrackerSettings, TrackLog, track_stream
 
 # Spotting compares crops of this side: the apex is the frame of largest mean motion, which a 64 px crop
@@ -78,6 +81,11 @@ def _track_clip(
 ) -> tuple[TrackLog, int, int, str]:
     """Track the face through the clip, keeping the frames from the onset to the apex (given) or to the end of
     the onset's face run (spotting); the onset, and the apex (spotted when not given) with how it was found."""
+    fps = probe(source).fps
+    if tracker.fit_every == 1 and math.isfinite(fps) and fps > SPOTTING_RATE:
+        # the points only keep the track here (the crops are cut by the onset's transform): fitting them at
+        # 100 a second suffices, and each frame's crop is still checked
+        tracker = dataclasses.replace(tracker, fit_every=int(round(fps / SPOTTING_RATE)))
     log = TrackLog()
     onset_matrix: np.ndarray | None = None
     crops: list[np.ndarray] = []  # onset-aligned crops of the onset's face run, for spotting
