@@ -7,7 +7,7 @@ import pytest
 from face_videos import face_frames, write_frames
 
 from microexp.errors import ConfigError
-from microexp.video.track import FaceTracker, TrackerSettings, TrackLog, track_stream
+from microexp.video.track import FaceTracker, TrackerSettings, TrackLog, paced, track_stream
 
 PRESENT = [True] * 20 + [False] * 15 + [True] * 25
 
@@ -40,6 +40,12 @@ def test_tracking_runs_the_detector_only_now_and_then(tmp_path):
     assert all(face is not None for face in faces)
     assert tracker.detections == 2  # the first frame, then the periodic check at frame 25
     assert [i for i, face in enumerate(faces) if face.detected] == [0, 25]
+
+
+def test_detection_and_fitting_are_paced_by_the_frame_rate():
+    assert paced(TrackerSettings(), 30).retry_every == 1  # a 30 fps video: every frame until a face is found
+    assert paced(TrackerSettings(), 200, fit_every=2) == TrackerSettings(retry_every=5, fit_every=2)
+    assert paced(TrackerSettings(retry_every=3), 200).retry_every == 3  # a setting given is kept
 
 
 def test_tracker_settings_are_checked():

@@ -29,7 +29,7 @@ from microexp.errors import ConfigError, NoFaceError
 from microexp.files import write_json, write_text
 from microexp.training.predict import Predictor, classify_span
 from microexp.video.stream import VideoInfo, probe, read_span
-from microexp.video.track import TrackerSettings, TrackLog, track_stream
+from microexp.video.track import TrackerSettings, TrackLog, paced, track_stream
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +136,8 @@ def analyse_video(
     if not math.isfinite(info.fps) or info.fps <= 0:
         raise ConfigError(f"{source}: the video declares no frame rate; analyse needs one to time the spotting")
     spotter = make_spotter(info.fps, dict(spotter_options or {}))
-    stride = int(getattr(spotter, "stride", 1))
-    if tracker.fit_every == 1 and stride > 1:
-        # the spotter reads every stride-th frame: fitting the points more often would cost time for nothing
-        tracker = dataclasses.replace(tracker, fit_every=stride)
+    # the spotter reads every stride-th frame: fitting the points more often would cost time for nothing
+    tracker = paced(tracker, info.fps, fit_every=int(getattr(spotter, "stride", 1)))
     log = TrackLog()
     for frame, face in track_stream(source, tracker):
         log.add(frame.index, frame.time, face)

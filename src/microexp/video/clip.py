@@ -10,7 +10,6 @@ the frames from onset to apex are read again and the bundle's own builders make 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from microexp.preprocess.spotting import spot_apex
 from microexp.training.predict import ClipPrediction, Predictor, classify_span
 from microexp.video.analyse import SPOTTING_RATE
 from microexp.video.stream import SpilledFrames, probe
-from microexp.video.track import TrackerSettings, TrackLog, track_stream
+from microexp.video.track import TrackerSettings, TrackLog, paced, track_stream
 
 # Spotting compares crops of this side: the apex is the frame of largest mean motion, which a 64 px crop
 # ranks as a 128 px one does, at a quarter of the flow's cost (400 flows for a 2 s clip at 200 fps).
@@ -82,10 +81,10 @@ def _track_clip(
     """Track the face through the clip, keeping the frames from the onset to the apex (given) or to the end of
     the onset's face run (spotting); the onset, and the apex (spotted when not given) with how it was found."""
     fps = probe(source).fps
-    if tracker.fit_every == 1 and math.isfinite(fps) and fps > SPOTTING_RATE:
-        # the points only keep the track here (the crops are cut by the onset's transform): fitting them at
-        # 100 a second suffices, and each frame's crop is still checked
-        tracker = dataclasses.replace(tracker, fit_every=int(round(fps / SPOTTING_RATE)))
+    # the points only keep the track here (the crops are cut by the onset's transform): fitting them 100
+    # times a second suffices, and each frame's crop is still checked
+    fit_every = max(1, int(round(fps / SPOTTING_RATE))) if math.isfinite(fps) else 1
+    tracker = paced(tracker, fps, fit_every=fit_every)
     log = TrackLog()
     onset_matrix: np.ndarray | None = None
     crops: list[np.ndarray] = []  # onset-aligned crops of the onset's face run, for spotting
