@@ -14,7 +14,7 @@ from face_videos import expression_video, face_frames, linear_bundle, write_fram
 from conftest import shared_path, subprocess_env
 from microexp.errors import NoFaceError
 from microexp.training.bundle import load_bundle
-from microexp.video.analyse import analyse_video, write_timeline
+from microexp.video.analyse import analyse_video, classification_start, write_timeline
 from microexp.viz.timeline import plot_timeline
 
 FPS = 100
@@ -47,6 +47,14 @@ def test_the_micro_expression_is_spotted_and_classified(analysis):
     assert event.label in ("negative", "positive", "surprise")
     assert sum(event.probabilities.values()) == pytest.approx(1.0)
     assert event.apex_time == pytest.approx(event.apex / FPS, abs=1e-6)
+    assert event.classified_from <= event.onset < event.apex
+
+
+def test_a_short_interval_is_classified_from_the_frame_the_spotter_compared_it_with():
+    face = np.array([False] * 3 + [True] * 20)
+    assert classification_start(10, 10, 4, face) == 6  # onset on the apex: the flow starts 4 frames back
+    assert classification_start(5, 10, 4, face) == 5  # an onset further back than that stays
+    assert classification_start(5, 6, 4, face) == 3  # never before the face appears
 
 
 def test_no_interval_touches_a_frame_without_a_face(analysis):
@@ -62,8 +70,8 @@ def test_no_interval_touches_a_frame_without_a_face(analysis):
 def test_the_timeline_is_written_as_csv_json_and_a_plot(analysis, tmp_path):
     csv_path, json_path = write_timeline(analysis, tmp_path)
     lines = csv_path.read_text().splitlines()
-    assert lines[0].split(",")[:8] == ["onset", "apex", "offset", "onset_time", "apex_time", "offset_time", "score",
-                                       "label"]
+    assert lines[0].split(",")[:9] == ["onset", "apex", "offset", "onset_time", "apex_time", "offset_time", "score",
+                                       "classified_from", "label"]
     assert len(lines) == 1 + len(analysis.events)
     summary = json.loads(json_path.read_text())
     assert summary["frames"] == len(PRESENT) and summary["face_frames"] == int(analysis.has_face.sum())

@@ -59,6 +59,7 @@ class Event:
     score: float
     label: str | None  # None when it could not be classified (``note`` says why)
     probabilities: dict[str, float]
+    classified_from: int  # the frame the classifier's flow starts at (see classification_start)
     note: str = ""
 
 
@@ -156,10 +157,12 @@ def analyse_video(
             "visible, roughly frontal face"
         )
     intervals = spotter.finish()
+    # how far back the spotter compares a frame (k processed frames of stride each), when it says
+    reach = int(getattr(spotter, "k", 0)) * int(getattr(spotter, "stride", 1))
     events = []
     with tempfile.TemporaryDirectory(prefix="microexp-span-") as folder:
         for interval in intervals:
-            events.append(_classify(source, bundle, interval, times, has_face, folder, cache_dir))
+            events.append(_classify(source, bundle, interval, reach, times, has_face, folder, cache_dir))
     threshold = spotter.threshold() if callable(getattr(spotter, "threshold", None)) else None
     return Analysis(
         source=str(source),
@@ -175,32 +178,47 @@ def analyse_video(
     )
 
 
+def classification_start(onset: int, apex: int, reach: int, has_face: np.ndarray) -> int:
+    """The frame the classifier's motion is measured from: the interval's onset, or earlier when the spotter saw
+    the change against a frame further back (``reach`` frames before the apex: a short interval at a low frame
+    rate can have its onset on its apex, and the flow from a frame to itself is nothing), never before the
+    face's run of frames begins."""
+    start = min(onset, apex - reach)
+    while start < onset and not has_face[start:onset].all():
+        start += 1
+    return max(start, 0)
+
+
 def _classify(
-    source: str | Path, bundle: Predictor, interval: Any, times: np.ndarray, has_face: np.ndarray, folder: str,
-    cache_dir: str | Path | None,
+    source: str | Path, bundle: Predictor, interval: Any, reach: int, times: np.ndarray, has_face: np.ndarray,
+    folder: str, cache_dir: str | Path | None,
 ) -> Event:
     onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)
     if not has_face[onset : offset + 1].all():
         # the spotter promises never to do this; a timeline with a face-less onset would mislead
         raise AssertionError(f"{source}: the spotter gave interval {onset}–{offset}, which holds a face-less frame")
+    start = classification_start(onset, apex, reach, has_face)
     timing = {"onset_time": float(times[onset]), "apex_time": float(times[apex]), "offset_time": float(times[offset])}
-    frames, numbers = read_span(source, times, onset, offset, folder)
+    frames, numbers = read_span(source, times, start, offset, folder)
     try:
-        probabilities, _ = classify_span(bundle, frames, numbers, str(source), onset, apex, offset, cache_dir=cache_dir)
+        probabilities, _ = classify_span(bundle, frames, numbers, str(source), start, apex, offset, cache_dir=cache_dir)
     except NoFaceError:
-        note = f"the bundle's {bundle.input_settings.face_backend} face detector found no face on the onset frame"
+        note = f"the bundle's {bundle.input_settings.face_backend} face detector found no face on frame {start}"
         logger.warning("%s: interval %d–%d not classified: %s", source, onset, offset, note)
         score = float(interval.score)
-        return Event(onset, apex, offset, **timing, score=score, label=None, probabilities={}, note=note)
+        return Event(onset, apex, offset, **timing, score=score, label=None, probabilities={}, note=note,
+                     classified_from=start)
     finally:
         del frames
     return Event(
         onset, apex, offset, **timing, score=float(interval.score),
-        label=max(probabilities, key=probabilities.get), probabilities=probabilities,
+        label=max(probabilities, key=probabilities.get), probabilities=probabilities, classified_from=start,
     )
 
 
-TIMELINE_COLUMNS = ("onset", "apex", "offset", "onset_time", "apex_time", "offset_time", "score", "label")
+TIMELINE_COLUMNS = (
+    "onset", "apex", "offset", "onset_time", "apex_time", "offset_time", "score", "classified_from", "label"
+)
 
 
 def write_timeline(analysis: Analysis, out: str | Path) -> tuple[Path, Path]:
@@ -213,7 +231,7 @@ def write_timeline(analysis: Analysis, out: str | Path) -> tuple[Path, Path]:
         cells = [
             str(event.onset), str(event.apex), str(event.offset),
             f"{event.onset_time:.4f}", f"{event.apex_time:.4f}", f"{event.offset_time:.4f}",
-            f"{event.score:.4f}", event.label or "",
+            f"{event.score:.4f}", str(event.classified_from), event.label or "",
             *(f"{event.probabilities[name]:.4f}" if name in event.probabilities else "" for name in analysis.classes),
             f'"{event.note}"' if event.note else "",
         ]
