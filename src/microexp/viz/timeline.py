@@ -19,17 +19,19 @@ def plot_timeline(analysis: Analysis, title: str | None = None):
     known = np.isfinite(times)
     # an undecodable frame has no time stamp: place it between its neighbours so the bands stay whole
     times[~known] = np.interp(np.flatnonzero(~known), np.flatnonzero(known), times[known])
+    half = 0.5 / analysis.info.fps  # a band covers its frames whole: a one-frame interval stays visible
     figure = Figure(figsize=(11, 3.6))
     axes = figure.add_subplot()
     for number, (first, last) in enumerate(mask_runs(~analysis.has_face)):
-        axes.axvspan(times[first], times[last], color=NO_FACE, lw=0, label="no face" if number == 0 else None)
+        label = "no face" if number == 0 else None
+        axes.axvspan(times[first] - half, times[last] + half, color=NO_FACE, lw=0, label=label)
     axes.plot(times, analysis.signal, color="tab:blue", lw=0.8, label="spotting score")
     top = float(np.nanmax(analysis.signal)) if np.isfinite(analysis.signal).any() else 1.0
     if analysis.threshold is not None and np.isfinite(analysis.threshold):
         axes.axhline(analysis.threshold, color="tab:red", lw=0.8, ls="--", label="threshold")
         top = max(top, analysis.threshold)
     for number, event in enumerate(analysis.events):
-        axes.axvspan(event.onset_time, event.offset_time, color=INTERVAL, alpha=0.35, lw=0,
+        axes.axvspan(event.onset_time - half, event.offset_time + half, color=INTERVAL, alpha=0.35, lw=0,
                      label="interval" if number == 0 else None)
         text = event.label or "unclassified"
         if event.label:
