@@ -767,7 +767,8 @@ def demo(
     from microexp.models.registry import get_model_info
     from microexp.preprocess.video import read_frame, write_video
     from microexp.training.bundle import load_bundle
-    from microexp.training.predict import predict_clip, read_clip
+    from microexp.training.predict import read_clip
+    from microexp.video.clip import predict_video
     from microexp.viz.confusion import confusion_matrix, plot_confusion
     from microexp.viz.overlay import PLAYBACK_FPS, draw_prediction
 
@@ -816,10 +817,8 @@ def demo(
     truth = CLASSES[seed % len(CLASSES)]  # a different class for each database seed
     clip = example_clip(truth, settings, image)
     video = write_video(out / "example.mp4", clip.frames, settings.fps)
+    prediction = predict_video(load_bundle(bundle_dir), video, onset=clip.onset, apex=clip.apex, cache_dir=cache)
     frames, numbers = read_clip(video)
-    prediction = predict_clip(
-        load_bundle(bundle_dir), frames, numbers, str(video), onset=clip.onset, apex=clip.apex, cache_dir=cache
-    )
     write_video(out / "example_overlay.mp4", draw_prediction(frames, numbers, prediction), PLAYBACK_FPS)
     console.print(_prediction_table(prediction, truth))
     report = _demo_report(settings, summary, len(table), prediction, truth, clock.seconds)
@@ -836,7 +835,8 @@ def predict(
     ] = None,
     apex: Annotated[int | None, typer.Option("--apex", help="Apex, numbered like --onset.")] = None,
     spot: Annotated[
-        bool, typer.Option("--spot", help="Find the apex: the frame that moved most from the onset (default first).")
+        bool,
+        typer.Option("--spot", help="Find the apex: the frame that moved most from the onset (default: first face)."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     overlay: Annotated[
@@ -844,21 +844,23 @@ def predict(
     ] = None,
 ) -> None:
     """Predict the expression of one clip with a trained bundle: face box, onset/apex used, label and class
-    probabilities. Give --onset and --apex, or --spot."""
+    probabilities. Give --onset and --apex, or --spot: the onset is then the first frame with a face, and the
+    apex the frame of that face's run that moved most from it. The video is streamed and the face tracked."""
     import json
 
     from microexp.training.bundle import load_bundle
-    from microexp.training.predict import predict_clip, read_clip
+    from microexp.video.clip import predict_video
 
     if not source.exists():
         raise DataNotFoundError(f"{source} does not exist; give a video file or a folder of frames")
     bundle = load_bundle(model)
-    frames, numbers = read_clip(source)
-    prediction = predict_clip(bundle, frames, numbers, str(source), onset=onset, apex=apex, spot=spot)
+    prediction = predict_video(bundle, source, onset=onset, apex=apex, spot=spot)
     if overlay is not None:
         from microexp.preprocess.video import write_video
+        from microexp.training.predict import read_clip
         from microexp.viz.overlay import PLAYBACK_FPS, draw_prediction
 
+        frames, numbers = read_clip(source)
         write_video(overlay, draw_prediction(frames, numbers, prediction), PLAYBACK_FPS)
     if as_json:
         console.print_json(json.dumps(prediction.as_dict()))
@@ -866,3 +868,64 @@ def predict(
     console.print(_prediction_table(prediction))
     if overlay is not None:
         console.print(f"wrote {overlay}")
+
+
+# --- long videos ---
+
+
+def _analysis_table(analysis) -> Table:
+    table = Table(title=f"{analysis.source}: {len(analysis.events)} micro-expression interval(s)")
+    for column in ("onset", "apex", "offset", "onset s", "offset s", "score", "label", *analysis.classes):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for event in analysis.events:
+        table.add_row(
+            str(event.onset), str(event.apex), str(event.offset), f"{event.onset_time:.3f}", f"{event.offset_time:.3f}",
+            f"{event.score:.3f}", event.label or f"[dim]{event.note}[/]",
+            *(f"{event.probabilities.get(name, float('nan')):.3f}" for name in analysis.classes),
+        )
+    return table
+
+
+@app.command()
+def analyse(
+    video: Annotated[Path, typer.Argument(help="A video file (any length; streamed, never held whole).")],
+    model: Annotated[Path, typer.Option("--model", help="Bundle folder (from `microexp train` or the demo).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for timeline, plot, overlay (default runs/analyse/NAME).")
+    ] = None,
+    overlay: Annotated[
+        bool, typer.Option("--overlay", help="Also write overlay.mp4: the video with the face box and intervals.")
+    ] = False,
+) -> None:
+    """Find and classify every micro-expression of a long video: track the face on every frame, spot candidate
+    intervals, classify each with the bundle. Writes timeline.csv, timeline.json and timeline.png under --out."""
+    from microexp.training.bundle import load_bundle
+    from microexp.video.analyse import analyse_video, write_timeline
+    from microexp.viz.timeline import plot_timeline
+
+    if not video.is_file():
+        raise DataNotFoundError(f"{video} does not exist or is not a file; give a video file")
+    out = out if out is not None else Path("runs") / "analyse" / video.stem
+    bundle = load_bundle(model)
+    with _progress_bar() as progress:
+        task = progress.add_task(f"analysing {video.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=max(total, done) or None)
+
+        analysis = analyse_video(video, bundle, progress=advance)
+    csv_path, _ = write_timeline(analysis, out)
+    write_figure(out / "timeline.png", plot_timeline(analysis), dpi=120)
+    if overlay:
+        from microexp.viz.overlay import write_analysis_overlay
+
+        with err_console.status("writing overlay.mp4"):
+            write_analysis_overlay(analysis, out / "overlay.mp4")
+    console.print(_analysis_table(analysis))
+    summary = analysis.summary()
+    console.print(
+        f"{summary['frames']} frames ({summary['duration_s']:.1f} s), face on {summary['face_frames']}, "
+        f"undecodable {len(summary['undecodable_frames'])}; analysed in {analysis.seconds:.1f} s; "
+        f"wrote {csv_path}, {out / 'timeline.json'}, {out / 'timeline.png'}"
+        + (f", {out / 'overlay.mp4'}" if overlay else "")
+    )

@@ -10,23 +10,47 @@ per core, measured 16x slower on 2 cores.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# Torch is not imported for work that does not need it (a scikit-learn bundle's prediction: it costs a second
+# and 200 MB). A block entered before torch was imported limits it when a module imports it inside the
+# block (:func:`adopt_torch`), and restores the count torch started with.
+_blocks: list[dict] = []
 
 
 @contextmanager
 def one_thread() -> Iterator[None]:
     """Run the block with one torch, BLAS/OpenMP and OpenCV thread; the counts before are restored after."""
     import cv2
-    import torch
     from threadpoolctl import threadpool_limits
 
-    torch_threads, cv2_threads = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(1)
+    torch = sys.modules.get("torch")
+    block = {"torch_threads": torch.get_num_threads() if torch is not None else None}
+    cv2_threads = cv2.getNumThreads()
+    if torch is not None:
+        torch.set_num_threads(1)
     cv2.setNumThreads(1)
+    _blocks.append(block)
     try:
         with threadpool_limits(1):
             yield
     finally:
-        torch.set_num_threads(torch_threads)
+        _blocks.pop()
+        torch = sys.modules.get("torch")
+        if torch is not None and block["torch_threads"] is not None:
+            torch.set_num_threads(block["torch_threads"])
         cv2.setNumThreads(cv2_threads)
+
+
+def adopt_torch() -> None:
+    """For a module that imports torch lazily, right after importing it: inside :func:`one_thread` blocks
+    entered before torch existed, torch runs one thread too, and they restore its starting count."""
+    torch = sys.modules.get("torch")
+    if torch is None or not _blocks:
+        return
+    for block in _blocks:
+        if block["torch_threads"] is None:
+            block["torch_threads"] = torch.get_num_threads()
+    torch.set_num_threads(1)

@@ -89,7 +89,9 @@ def register_model(
 
 def _ensure_builtin_models_loaded() -> None:
     # Importing the model modules runs their @register_model decorators.
-    import microexp.models.zoo  # noqa: F401
+    from microexp.models.zoo import load_all
+
+    load_all()
 
 
 def list_models() -> list[str]:
@@ -98,7 +100,11 @@ def list_models() -> list[str]:
 
 
 def get_model_info(name: str) -> ModelInfo:
-    _ensure_builtin_models_loaded()
+    """The registered model ``name``; a built-in one is imported on first use, its module alone."""
+    from microexp.models.zoo import load_model_module
+
+    if name not in _REGISTRY and not load_model_module(name):
+        _ensure_builtin_models_loaded()  # for the list of names in the error
     if name not in _REGISTRY:
         raise ConfigError(f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]

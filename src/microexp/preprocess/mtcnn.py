@@ -14,6 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from microexp.preprocess.faces import package_file
+from microexp.threads import adopt_torch
+
+adopt_torch()  # this module is imported lazily, perhaps inside a one-thread input build
 
 
 class PNet(nn.Module):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,19 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
-from safetensors.torch import load_file as load_torch
-from safetensors.torch import save_file as save_torch
 
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
 from microexp.files import atomic_path, write_json
 from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.models.registry import create_model, get_model_info
 from microexp.training.config import TrainConfig
-from microexp.training.engine import TrainedModel, resolve_device
+from microexp.training.trained import TrainedModel, is_torch_module, resolve_device
 
 FORMAT_VERSION = 2  # 1: one input ("input_spec"); read and converted on load
 DESCRIPTION_FILE = "bundle.json"
@@ -95,7 +93,9 @@ def save_bundle(
     if len(classes) != trained.num_classes:
         raise ConfigError(f"{len(classes)} class names given for a model with {trained.num_classes} classes")
     folder = Path(path)
-    if isinstance(trained.model, torch.nn.Module):
+    if is_torch_module(trained.model):
+        from safetensors.torch import save_file as save_torch
+
         state = {k: v.detach().cpu().contiguous() for k, v in trained.model.state_dict().items()}
         _refuse_diverged(trained.name, state)
         (folder / MANIFEST_FILE).unlink(missing_ok=True)  # until the new files are whole
@@ -148,11 +148,18 @@ def _refuse_diverged(name: str, arrays: Mapping[str, Any]) -> None:
         )
 
 
+def _is_torch_tensor(array: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(array, torch.Tensor)
+
+
 def _non_finite(arrays: Mapping[str, Any]) -> str:
     """The names of the floating point arrays holding NaN or infinity, as text ("" when none)."""
     bad = []
     for name, array in arrays.items():
-        if isinstance(array, torch.Tensor):
+        if _is_torch_tensor(array):
+            import torch
+
             finite = not array.is_floating_point() or bool(torch.isfinite(array).all())
         else:
             finite = np.asarray(array).dtype.kind != "f" or bool(np.isfinite(array).all())
@@ -199,8 +206,12 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> Bundle:
             model = type(_build(folder, name, num_classes, options)).from_state_arrays(arrays)
         except (KeyError, IndexError, ValueError) as error:
             raise ConfigError(f"{folder}: {WEIGHTS_FILE} lacks the arrays of {name} ({error}); {_DAMAGED}") from None
-        target = torch.device("cpu")
+        target = "cpu"
     else:
+        # torch only for a torch model: a scikit-learn bundle loads and predicts without it (1 s, 200 MB)
+        import torch
+        from safetensors.torch import load_file as load_torch
+
         with torch.device("meta"):  # shapes only, no memory: a model of absurd size is refused before it exists
             skeleton = _build(folder, name, num_classes, options)
         expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}

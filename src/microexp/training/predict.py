@@ -150,22 +150,14 @@ def predict_clip(
             )
             info = read_info(table.samples[input_column("flow")].iloc[0])
             last, apex_method = list(numbers).index(info["apex"]), info["apex_method"]
-        table = build_inputs(
-            clip_table(frames, numbers, source, numbers[first], numbers[last]),
-            bundle.inputs,
-            settings,
-            cache_dir=cache_dir,
+        probabilities, facts = classify_span(
+            bundle, frames, numbers, source, numbers[first], numbers[last], cache_dir=cache_dir
         )
     except NoFaceError:
         raise NoFaceError(
             f"{source}: the {settings.face_backend} face detector found no face on the onset frame "
             f"({numbers[first]}); predict needs a clip of one visible, roughly frontal face"
         ) from None
-    paths = {name: table.samples[input_column(name)].iloc[0] for name in bundle.inputs}
-    facts = {}
-    for path in paths.values():
-        facts.update(read_info(path))
-    probabilities = bundle.predict_proba({name: np.load(path)[None] for name, path in paths.items()})[0]
     return ClipPrediction(
         source=source,
         face_box=tuple(
@@ -174,6 +166,32 @@ def predict_clip(
         onset=int(numbers[first]),
         apex=int(numbers[last]),
         apex_method=apex_method,
-        label=bundle.classes[int(np.argmax(probabilities))],
-        probabilities={name: float(p) for name, p in zip(bundle.classes, probabilities, strict=True)},
+        label=max(probabilities, key=probabilities.get),
+        probabilities=probabilities,
     )
+
+
+def classify_span(
+    bundle: Predictor,
+    frames: np.ndarray,
+    numbers: Sequence[int],
+    source: str,
+    onset: int,
+    apex: int,
+    offset: int | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Class probabilities of the expression from ``onset`` to ``apex`` (frame numbers among ``numbers``) and
+    the facts the builders recorded (the face box), the inputs built as the bundle's training inputs were.
+    Raises :class:`NoFaceError` when the bundle's face detector finds no face on the onset frame."""
+    table = build_inputs(
+        clip_table(frames, numbers, source, onset, apex, offset), bundle.inputs, bundle.input_settings,
+        cache_dir=cache_dir,
+    )
+    paths = {name: table.samples[input_column(name)].iloc[0] for name in bundle.inputs}
+    facts: dict[str, Any] = {}
+    for path in paths.values():
+        facts.update(read_info(path))
+    probabilities = bundle.predict_proba({name: np.load(path)[None] for name, path in paths.items()})[0]
+    return {name: float(p) for name, p in zip(bundle.classes, probabilities, strict=True)}, facts

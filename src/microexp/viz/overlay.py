@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -41,3 +43,39 @@ def draw_prediction(frames: np.ndarray, numbers: Sequence[int], prediction) -> n
             _text(image, f"{name} {p:.2f}", (114, y))
         out.append(image)
     return np.stack(out)
+
+
+def write_analysis_overlay(analysis, path: str | Path) -> Path:
+    """The analysed video (an :class:`~microexp.video.analyse.Analysis`) again, at its own frame rate, with the
+    tracked face box on every frame (yellow inside an interval, green outside, none where no face was found)
+    and each interval's label; streamed, so a long video costs one frame of memory."""
+    import av
+
+    from microexp.files import atomic_path
+    from microexp.video.stream import stream_frames
+
+    events = {}
+    for event in analysis.events:
+        for index in range(event.onset, event.offset + 1):
+            events[index] = event
+    path = Path(path)
+    rate = Fraction(analysis.info.fps).limit_denominator(1001)
+    with atomic_path(path) as temporary, av.open(str(temporary), mode="w") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height = analysis.info.width // 2 * 2, analysis.info.height // 2 * 2
+        stream.pix_fmt = "yuv420p"
+        for frame in stream_frames(analysis.source):
+            image = np.ascontiguousarray(frame.rgb()[: stream.height, : stream.width])
+            index = frame.index
+            event = events.get(index)
+            if index < analysis.frames and analysis.has_face[index]:
+                x0, y0, x1, y1 = (int(round(v)) for v in analysis.boxes[index])
+                cv2.rectangle(image, (x0, y0), (x1, y1), YELLOW if event else GREEN, 2)
+            else:
+                _text(image, "no face", (8, 44), YELLOW)
+            _text(image, f"frame {index}  {frame.time:.3f} s", (8, 20))
+            if event is not None:
+                _text(image, f"{event.label or 'unclassified'} ({event.onset}-{event.offset})", (8, 44), YELLOW, 0.7)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
