@@ -223,9 +223,8 @@ class _Renderer:
         dy = self.y - self.centre[1] - shift[1]
         map_x = cos * dx - sin * dy + self.centre[0] - deformation[..., 0]
         map_y = sin * dx + cos * dy + self.centre[1] - deformation[..., 1]
-        image = cv2.remap(
-            self.grey, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
-        )
+        maps = map_x.astype(np.float32), map_y.astype(np.float32)
+        image = cv2.remap(self.grey, *maps, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         image = image * self.flicker[i] + self.settings.noise * self.noise.standard_normal(image.shape, np.float32)
         x0, y0, x1, y1 = self.landmark_box + np.concatenate([shift, shift])
         inside = max(0.0, min(x1, size) - max(x0, 0)) * max(0.0, min(y1, size) - max(y0, 0))

@@ -108,24 +108,15 @@ class Spotter:
                 f"stride must be at least 1, work_size at least 32 and top_regions in 1-{len(REGION_NAMES)}; "
                 f"got {stride}, {work_size}, {top_regions}"
             )
-        if blink_ratio <= 0:
-            raise ConfigError(f"blink_ratio must be positive, got {blink_ratio}")
-        if eye_weight < 0 or min_score < 0 or mad_factor < 0 or not 0 < extent < 1 or max_duration <= 0:
-            raise ConfigError(
-                "eye_weight, min_score and mad_factor must be at least 0, extent in (0, 1) and max_duration "
-                f"positive; got {eye_weight}, {min_score}, {mad_factor}, {extent}, {max_duration}"
-            )
+        if eye_weight < 0:
+            raise ConfigError(f"eye_weight must be at least 0, got {eye_weight}")
+        self.rule = IntervalRule(min_score, mad_factor, extent, max_duration, blink_ratio)
         self.fps = float(fps)
         self.stride = stride
         self.k = max(1, int(round(duration * fps / 2 / stride)))
         self.work_size = work_size
         self.top_regions = top_regions
         self.eye_weight = eye_weight
-        self.blink_ratio = blink_ratio
-        self.min_score = min_score
-        self.mad_factor = mad_factor
-        self.extent = extent
-        self.max_duration = max_duration
         self._solver = cv2.DISOpticalFlow_create(cv2.DISOpticalFlow_PRESET_ULTRAFAST)
         self._solver.setFinestScale(finest_scale)
         self._scores = array("d")  # per frame index; NaN until scored
@@ -249,43 +240,78 @@ class Spotter:
             run[known[-1] + 1 :] = 0.0
         return scores
 
+    @property
+    def eye_signal(self) -> np.ndarray:
+        """Per-frame largest eye region score (NaN where not computed): what tells a blink."""
+        return np.frombuffer(self._eye_scores, dtype=np.float64).copy()
+
     def threshold(self, signal: np.ndarray | None = None) -> float:
-        """The score a peak must exceed: ``max(min_score, median + mad_factor · 1.4826 · MAD)``."""
-        values = self.signal if signal is None else signal
-        values = values[np.isfinite(values)]
+        """The score a peak must exceed on this video."""
+        return self.rule.threshold(self.signal if signal is None else signal)
+
+    def finish(self) -> list[Interval]:
+        """The spotted intervals, in time order; none contains a frame without a face."""
+        return self.rule.intervals(self.signal, self.eye_signal, self.fps, self.k * self.stride)
+
+
+@dataclass(frozen=True)
+class IntervalRule:
+    """How a spotting signal becomes intervals (the options of :class:`Spotter` of the same names); kept
+    apart from the streaming so thresholds can be chosen on training videos' signals without a second pass."""
+
+    min_score: float = 0.12
+    mad_factor: float = 6.0
+    extent: float = 0.5
+    max_duration: float = 0.6
+    blink_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.min_score < 0 or self.mad_factor < 0 or not 0 < self.extent < 1 or self.max_duration <= 0:
+            raise ConfigError(
+                "min_score and mad_factor must be at least 0, extent in (0, 1) and max_duration positive; got "
+                f"{self.min_score}, {self.mad_factor}, {self.extent}, {self.max_duration}"
+            )
+        if self.blink_ratio <= 0:
+            raise ConfigError(f"blink_ratio must be positive, got {self.blink_ratio}")
+
+    def threshold(self, signal: np.ndarray) -> float:
+        """``max(min_score, median + mad_factor · 1.4826 · MAD)`` of the video's own signal."""
+        values = signal[np.isfinite(signal)]
         if len(values) == 0:
             return float("inf")
         median = float(np.median(values))
         spread = 1.4826 * float(np.median(np.abs(values - median)))
         return max(self.min_score, median + self.mad_factor * spread)
 
-    def finish(self) -> list[Interval]:
-        """The spotted intervals, in time order; none contains a frame without a face."""
+    def intervals(self, signal: np.ndarray, eyes: np.ndarray, fps: float, distance: int) -> list[Interval]:
+        """Peaks above the threshold, at least ``distance`` frames apart, each grown into the frames scoring
+        at least ``extent`` of it; too long ones and blinks dropped. No interval holds a NaN (face-less) frame."""
         from scipy.signal import find_peaks
 
-        signal = self.signal
         threshold = self.threshold(signal)
         if not np.isfinite(threshold):
             return []
-        filled = np.where(np.isfinite(signal), signal, 0.0)
-        eyes = np.frombuffer(self._eye_scores, dtype=np.float64)
-        peaks, _ = find_peaks(filled, height=threshold, distance=self.k * self.stride)
-        longest = self.max_duration * self.fps
+        face = np.isfinite(signal)
+        filled = np.where(face, signal, 0.0)
+        eyes = np.where(np.isfinite(eyes), eyes, 0.0)
+        peaks, _ = find_peaks(filled, height=threshold, distance=max(1, distance))
+        longest = self.max_duration * fps
         intervals: list[Interval] = []
         for peak in peaks:
             level = self.extent * filled[peak]
             onset, offset = peak, peak
-            while onset > 0 and filled[onset - 1] >= level and np.isfinite(signal[onset - 1]):
+            while onset > 0 and face[onset - 1] and filled[onset - 1] >= level:
                 onset -= 1
-            while offset < len(filled) - 1 and filled[offset + 1] >= level and np.isfinite(signal[offset + 1]):
+            while offset < len(filled) - 1 and face[offset + 1] and filled[offset + 1] >= level:
                 offset += 1
             if offset - onset + 1 > longest:
                 continue
-            if np.nanmax(eyes[onset : offset + 1], initial=0.0) >= self.blink_ratio * filled[peak]:
+            if eyes[onset : offset + 1].max() >= self.blink_ratio * filled[peak]:
                 continue
             if intervals and onset <= intervals[-1].offset:  # one event seen as two peaks: keep the higher
                 if filled[peak] > intervals[-1].score:
-                    intervals[-1] = Interval(min(onset, intervals[-1].onset), int(peak), offset, float(filled[peak]))
+                    first = min(onset, intervals[-1].onset)
+                    intervals[-1] = Interval(int(first), int(peak), int(offset), float(filled[peak]))
                 continue
             intervals.append(Interval(int(onset), int(peak), int(offset), float(filled[peak])))
         return intervals
