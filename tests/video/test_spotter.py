@@ -14,6 +14,7 @@ from microexp.data.synthetic_render import (
     make_subjects,
 )
 from microexp.errors import DataError
+from microexp.evaluation.spotting import interval_iou
 from microexp.preprocess.align import alignment_matrix, warp
 from microexp.preprocess.faces import Face
 from microexp.video.spotting import Interval, Spotter
@@ -58,11 +59,6 @@ def render(subject, length: int, events: list[tuple[str, int, int, int]], seed: 
         yield warp(frame, matrix, CROP)
 
 
-def iou(a: Interval, onset: int, offset: int) -> float:
-    overlap = min(a.offset, offset) - max(a.onset, onset) + 1
-    return max(overlap, 0) / ((a.offset - a.onset + 1) + (offset - onset + 1) - max(overlap, 0))
-
-
 @pytest.mark.parametrize("expression", ["surprise", "positive", "negative"])
 def test_spots_the_known_interval_and_nothing_else(subject, crop_landmarks, expression):
     spotter = Spotter(FPS)
@@ -71,7 +67,7 @@ def test_spots_the_known_interval_and_nothing_else(subject, crop_landmarks, expr
     intervals = spotter.finish()
     assert len(intervals) == 1, intervals
     assert 250 <= intervals[0].apex <= 300
-    assert iou(intervals[0], 250, 300) >= 0.5  # a hit by the MEGC protocol
+    assert interval_iou(intervals[0], Interval(250, 266, 300, 1.0)) >= 0.5  # a hit by the MEGC protocol
     assert spotter.signal.shape == (500,) and np.isfinite(spotter.signal).all()
 
 

@@ -18,7 +18,8 @@ Micro-expressions keep 0.3 s clear of every other event, so each is a clean trut
 nothing but the distractors moves: the control on which a spotter should find (almost) nothing. The draws
 do not depend on the amplitude, so the control has the very same distractors.
 
-Written layout (what :class:`microexp.data.samm_long.SAMMLong` reads): ``SAMM_LongVideos_V3_Release.xlsx``
+Written layout (what :class:`microexp.data.samm_long.SAMMLong` reads; :class:`SyntheticLongVideos` reads
+it at the manifest's frame rate): ``SAMM_LongVideos_V3_Release.xlsx``
 with the micro-expressions (``Micro - 1/2``) and macro expressions (``Macro``), an extra ``Estimated
 Emotion`` column, and ``SAMM_longvideos/<subject>_1/<subject>_1_<frame>.jpg`` grey frames numbered from 1.
 ``synthetic_long.json`` records the settings and every event of every video (the distractors included)
@@ -38,7 +39,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from microexp.data.samm_long import FRAMES, HEADER_ROW, MICRO, SHEET_NAME, SHEETS
+from microexp.data.base import LabelMap
+from microexp.data.samm_long import FRAMES, HEADER_ROW, MICRO, SHEET_NAME, SHEETS, SAMMLong
 from microexp.data.synthetic_render import (
     CLASSES,
     EXPRESSIONS,
@@ -50,7 +52,7 @@ from microexp.data.synthetic_render import (
     expression_field,
     make_subjects,
 )
-from microexp.errors import ConfigError
+from microexp.errors import ConfigError, DataNotFoundError
 from microexp.files import atomic_path, write_image, write_json
 
 MANIFEST = "synthetic_long.json"
@@ -101,58 +103,46 @@ class Event:
     expression: str = ""  # the class, for micro and macro expressions
 
 
-def _place(rng: np.random.Generator, busy: list[tuple[float, float]], length: float, total: float,
-           margin: float) -> float | None:
-    """A start time in [0.5, total - length - 0.5] whose span, grown by ``margin``, overlaps no busy span."""
-    for _ in range(200):
-        start = rng.uniform(0.5, total - length - 0.5)
-        if all(start + length + margin <= a or start - margin >= b for a, b in busy):
-            return start
-    return None
-
-
 def plan_video(settings: LongVideoSettings, rng: np.random.Generator) -> list[Event]:
-    """The events of one video. Micro-expressions first, so each gets its clearance; then the distractors
-    in the time left (each kind also avoids the others, so every event is seen on its own)."""
+    """The events of one video at random times, each seen on its own: 0.2 s apart, and micro-expressions
+    ``CLEARANCE`` apart from everything. The longest kinds are placed first, so they find room."""
     fps, total = settings.fps, settings.seconds
-    busy: list[tuple[float, float]] = []
+    busy: list[tuple[float, float, bool]] = []  # start, end, is a micro-expression
     events = []
 
-    def frames(start: float, peak: float, end: float) -> tuple[int, int, int]:
-        return int(round(start * fps)), int(round(peak * fps)), int(round(end * fps))
+    def place(kind: str, length: float, peak: float, expression: str = "") -> None:
+        micro = kind == "micro"
+        for _ in range(500):
+            start = rng.uniform(0.5, total - length - 0.5)
+            if all(
+                start + length + (CLEARANCE if micro or other else 0.2) <= a
+                or start - (CLEARANCE if micro or other else 0.2) >= b
+                for a, b, other in busy
+            ):
+                busy.append((start, start + length, micro))
+                frames = (int(round(x * fps)) for x in (start, start + peak, start + length))
+                events.append(Event(kind, *frames, expression))
+                return
+        raise ConfigError(
+            f"the events asked for do not fit in {total} s (no room for a {kind}); lengthen the videos or ask "
+            "for fewer events"
+        )
 
-    for _ in range(settings.micro_expressions):
-        rise, fall = rng.uniform(0.05, 0.2), rng.uniform(0.05, 0.3)
-        expression = CLASSES[int(rng.integers(len(CLASSES)))]
-        start = _place(rng, busy, rise + fall, total, CLEARANCE)
-        if start is not None:
-            busy.append((start - CLEARANCE, start + rise + fall + CLEARANCE))
-            events.append(Event("micro", *frames(start, start + rise, start + rise + fall), expression))
-    for _ in range(settings.macro_expressions):
-        rise, fall = rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5)
-        expression = CLASSES[int(rng.integers(len(CLASSES)))]
-        start = _place(rng, busy, rise + fall, total, 0.2)
-        if start is not None:
-            busy.append((start, start + rise + fall))
-            events.append(Event("macro", *frames(start, start + rise, start + rise + fall), expression))
-    for _ in range(settings.head_turns):
-        length = rng.uniform(0.8, 2.0)
-        start = _place(rng, busy, length, total, 0.2)
-        if start is not None:
-            busy.append((start, start + length))
-            events.append(Event("head_turn", *frames(start, start + length / 2, start + length)))
     for _ in range(settings.face_absences):
         length = 2 * SLIDE + rng.uniform(1.0, 2.0)
-        start = _place(rng, busy, length, total, 0.2)
-        if start is not None:
-            busy.append((start, start + length))
-            events.append(Event("absence", *frames(start, start + length / 2, start + length)))
+        place("absence", length, length / 2)
+    for _ in range(settings.macro_expressions):
+        rise, fall = rng.uniform(0.5, 1.5), rng.uniform(0.5, 1.5)
+        place("macro", rise + fall, rise, CLASSES[int(rng.integers(len(CLASSES)))])
+    for _ in range(settings.head_turns):
+        length = rng.uniform(0.8, 2.0)
+        place("head_turn", length, length / 2)
+    for _ in range(settings.micro_expressions):
+        rise, fall = rng.uniform(0.05, 0.2), rng.uniform(0.05, 0.3)
+        place("micro", rise + fall, rise, CLASSES[int(rng.integers(len(CLASSES)))])
     for _ in range(int(round(settings.blinks_per_minute * total / 60))):
         length = rng.uniform(0.08, 0.15)
-        start = _place(rng, busy, length, total, 0.2)
-        if start is not None:
-            busy.append((start, start + length))
-            events.append(Event("blink", *frames(start, start + 0.4 * length, start + length)))
+        place("blink", length, 0.4 * length)
     return sorted(events, key=lambda e: e.onset)
 
 
@@ -303,3 +293,32 @@ def read_events(root: str | Path) -> dict[str, list[Event]]:
     """Every event of every written video, by recording name, from the manifest."""
     manifest = json.loads((Path(root) / MANIFEST).read_text())
     return {name: [Event(**e) for e in video["events"]] for name, video in manifest["videos"].items()}
+
+
+class SyntheticLongVideos(SAMMLong):
+    """The written copy, read as SAMM long videos at the frame rate its manifest records."""
+
+    name = "synthetic-long"
+    title = "Synthetic long videos"
+    description = "synthetic long videos with micro-expressions among distractors (microexp); SAMM long layout"
+    label_maps = {
+        "3class": LabelMap(
+            "3class",
+            CLASSES,
+            {emotion: label for label, (emotion, _) in EXPRESSIONS.items()},
+            "negative (disgust: AU4+9), positive (happiness: AU6+12), surprise (AU1+2+26)",
+        ),
+        "micro": SAMMLong.label_maps["micro"],
+    }
+    default_label_map = "3class"
+    default_splitter = "loso"
+
+    def __init__(self, root=None, *, sheet=None, fps: float | None = None):
+        manifest = Path(root) / MANIFEST if root is not None else None
+        if fps is None and manifest is not None:
+            if not manifest.is_file():
+                raise DataNotFoundError(
+                    f"{self.title}: {manifest} does not exist; write the videos with write_long_videos first"
+                )
+            fps = json.loads(manifest.read_text())["settings"]["fps"]
+        super().__init__(root, sheet=sheet, fps=fps)
