@@ -12,6 +12,7 @@ without tracking again: that is how thresholds are chosen on training videos (ne
 from __future__ import annotations
 
 import csv
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ class SpottedVideo:
     distance: int  # the spotter's least distance between peaks, in frames
     rule: IntervalRule
     undecodable: list[int]  # positions of frames that could not be read
-    seconds: float
+    seconds: float  # reading, tracking and spotting
+    spotter_seconds: float  # the spotter's share (push and finish)
 
     @property
     def face_frames(self) -> int:
@@ -55,16 +57,21 @@ def spot_video(
     spotter = default_spotter(video.fps, dict(spotter_options or {}))
     face_tracker = FaceTracker(tracker)
     undecodable = []
+    spotting = 0.0
     for position, frame in video.read():
+        face = None
         if frame is None:  # an unreadable frame: the spotter counts it as face-less, and it is reported
             undecodable.append(position)
-            spotter.push(position, None, None)
         else:
             face = face_tracker.update(frame)
-            spotter.push(position, *((face.crop, face.crop_landmarks) if face is not None else (None, None)))
+        tick = time.perf_counter()
+        spotter.push(position, *((face.crop, face.crop_landmarks) if face is not None else (None, None)))
+        spotting += time.perf_counter() - tick
         if progress and (position + 1) % 100 == 0:
             progress(position + 1)
+    tick = time.perf_counter()
     intervals = spotter.finish()
+    spotting += time.perf_counter() - tick
     return SpottedVideo(
         video,
         intervals,
@@ -74,6 +81,7 @@ def spot_video(
         spotter.rule,
         undecodable,
         time.perf_counter() - start,
+        spotting,
     )
 
 
@@ -94,16 +102,7 @@ def score_videos(videos: Sequence[SpottedVideo]) -> SpottingEvaluation:
 def rescore(videos: Sequence[SpottedVideo], rule: IntervalRule) -> SpottingEvaluation:
     """The videos' stored signals turned into intervals by ``rule`` instead, and scored."""
     again = [
-        SpottedVideo(
-            v.video,
-            rule.intervals(v.signal, v.eye_signal, v.video.fps, v.distance),
-            v.signal,
-            v.eye_signal,
-            v.distance,
-            rule,
-            v.undecodable,
-            v.seconds,
-        )
+        dataclasses.replace(v, intervals=rule.intervals(v.signal, v.eye_signal, v.video.fps, v.distance), rule=rule)
         for v in videos
     ]
     return score_videos(again)
