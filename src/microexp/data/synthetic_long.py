@@ -39,8 +39,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from microexp.data.base import LabelMap
 from microexp.data.samm_long import FRAMES, HEADER_ROW, MICRO, SHEET_NAME, SHEETS, SAMMLong
+from microexp.data.synthetic import SyntheticMicroExpressions
 from microexp.data.synthetic_render import (
     CLASSES,
     EXPRESSIONS,
@@ -301,15 +301,7 @@ class SyntheticLongVideos(SAMMLong):
     name = "synthetic-long"
     title = "Synthetic long videos"
     description = "synthetic long videos with micro-expressions among distractors (microexp); SAMM long layout"
-    label_maps = {
-        "3class": LabelMap(
-            "3class",
-            CLASSES,
-            {emotion: label for label, (emotion, _) in EXPRESSIONS.items()},
-            "negative (disgust: AU4+9), positive (happiness: AU6+12), surprise (AU1+2+26)",
-        ),
-        "micro": SAMMLong.label_maps["micro"],
-    }
+    label_maps = {"3class": SyntheticMicroExpressions.label_maps["3class"], "micro": SAMMLong.label_maps["micro"]}
     default_label_map = "3class"
     default_splitter = "loso"
 
