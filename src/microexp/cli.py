@@ -875,13 +875,15 @@ def predict(
 
 def _analysis_table(analysis) -> Table:
     table = Table(title=f"{analysis.source}: {len(analysis.events)} micro-expression interval(s)")
-    for column in ("onset", "apex", "offset", "onset s", "offset s", "score", "label", *analysis.classes):
+    for column in ("onset / apex / offset", "seconds", "score", "label", "p"):
         table.add_column(column, justify="left" if column == "label" else "right")
     for event in analysis.events:
         table.add_row(
-            str(event.onset), str(event.apex), str(event.offset), f"{event.onset_time:.3f}", f"{event.offset_time:.3f}",
-            f"{event.score:.3f}", event.label or f"[dim]{event.note}[/]",
-            *(f"{event.probabilities.get(name, float('nan')):.3f}" for name in analysis.classes),
+            f"{event.onset} / {event.apex} / {event.offset}",
+            f"{event.onset_time:.3f}–{event.offset_time:.3f}",
+            f"{event.score:.3f}",
+            event.label or f"[dim]{event.note}[/]",
+            f"{event.probabilities[event.label]:.3f}" if event.label else "",
         )
     return table
 

@@ -3,33 +3,37 @@
 The regularisation strength C is fixed in advance at 1e-3 (strong regularisation: 2,352 inputs for about
 440 clips). Passing several ``cs`` chooses C inside each training fold by cross-validation grouped by
 training subjects (never the test subject); it is 20 times slower, so it is not the default.
+
+Fitting uses scikit-learn; a fitted model keeps plain arrays and predicts with numpy, so a bundle of it loads
+and predicts without importing scikit-learn (a second and 90 MB, more than the prediction itself).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
-from sklearn.model_selection import GroupKFold
-from sklearn.preprocessing import StandardScaler
 
 from microexp.models.registry import register_model
 
 
-class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
+class LinearFlowClassifier:
     """Standardise flattened flows, then logistic regression with C picked by subject-grouped CV (UF1)."""
 
     def __init__(self, cs: tuple[float, ...] = (1e-3,), inner_folds: int = 5) -> None:
         self.cs = cs
         self.inner_folds = inner_folds
 
-    def _fit_one(self, x: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler, LogisticRegression]:
+    def _fit_one(self, x: np.ndarray, y: np.ndarray, c: float):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
         scaler = StandardScaler().fit(x)
         model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
         return scaler, model.fit(scaler.transform(x), y)
 
     def fit(self, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None = None) -> LinearFlowClassifier:
+        from sklearn.metrics import f1_score
+        from sklearn.model_selection import GroupKFold
+
         x = x.reshape(len(x), -1)
         self.classes_ = np.unique(y)
         if groups is None or len(self.cs) == 1 or len(set(groups.tolist())) < self.inner_folds:
@@ -43,11 +47,26 @@ class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
                     predictions[val_rows] = model.predict(scaler.transform(x[val_rows]))
                 scores.append(f1_score(y, predictions, average="macro"))
             self.c_ = self.cs[int(np.argmax(scores))]
-        self.scaler_, self.model_ = self._fit_one(x, y, self.c_)
+        scaler, model = self._fit_one(x, y, self.c_)
+        self.mean_, self.scale_ = scaler.mean_, scaler.scale_
+        self.coef_, self.intercept_ = model.coef_, model.intercept_
         return self
 
+    def decision_function(self, x: np.ndarray) -> np.ndarray:
+        """Scores (N, classes), or (N,) for two classes, as scikit-learn's LogisticRegression gives them."""
+        scores = ((x.reshape(len(x), -1) - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(self.scaler_.transform(x.reshape(len(x), -1)))
+        """Class probabilities as scikit-learn's LogisticRegression computes them: the logistic function of
+        the score for two classes, the softmax of the scores (multinomial) for more."""
+        scores = self.decision_function(x)
+        if scores.ndim == 1:
+            positive = 1 / (1 + np.exp(-scores))
+            return np.stack([1 - positive, positive], axis=1)
+        scores = scores - scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(x), axis=1)]
@@ -55,10 +74,10 @@ class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
     def state_arrays(self) -> dict[str, np.ndarray]:
         """Everything a fitted classifier predicts with, as plain arrays (for model bundles: no pickle)."""
         return {
-            "scaler_mean": self.scaler_.mean_,
-            "scaler_scale": self.scaler_.scale_,
-            "coef": self.model_.coef_,
-            "intercept": self.model_.intercept_,
+            "scaler_mean": self.mean_,
+            "scaler_scale": self.scale_,
+            "coef": self.coef_,
+            "intercept": self.intercept_,
             "classes": self.classes_,
             "c": np.array([self.c_]),
         }
@@ -70,17 +89,8 @@ class LinearFlowClassifier(ClassifierMixin, BaseEstimator):
         fitted = cls()
         fitted.classes_ = arrays["classes"]
         fitted.c_ = float(arrays["c"][0])
-        fitted.scaler_ = StandardScaler()
-        fitted.scaler_.mean_ = arrays["scaler_mean"]
-        fitted.scaler_.scale_ = arrays["scaler_scale"]
-        fitted.scaler_.var_ = arrays["scaler_scale"] ** 2
-        fitted.scaler_.n_features_in_ = len(arrays["scaler_mean"])
-        fitted.scaler_.n_samples_seen_ = 0
-        fitted.model_ = LogisticRegression(C=fitted.c_, max_iter=2000, class_weight="balanced")
-        fitted.model_.coef_ = arrays["coef"]
-        fitted.model_.intercept_ = arrays["intercept"]
-        fitted.model_.classes_ = arrays["classes"]
-        fitted.model_.n_features_in_ = arrays["coef"].shape[1]
+        fitted.mean_, fitted.scale_ = arrays["scaler_mean"], arrays["scaler_scale"]
+        fitted.coef_, fitted.intercept_ = arrays["coef"], arrays["intercept"]
         return fitted
 
 

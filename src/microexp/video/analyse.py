@@ -83,6 +83,10 @@ class Analysis:
     def undecodable(self) -> list[int]:
         return [int(i) for i in np.flatnonzero(np.isnan(self.times))]
 
+    def face_runs(self) -> list[list[int]]:
+        """[first, last] frame index of every unbroken run of frames with a face."""
+        return [[first, last] for first, last in mask_runs(self.has_face)]
+
     def summary(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -91,12 +95,19 @@ class Analysis:
             "fps": self.info.fps,
             "frames": self.frames,
             "face_frames": int(self.has_face.sum()),
+            "face_runs": self.face_runs(),
             "undecodable_frames": self.undecodable,
             "duration_s": float(np.nanmax(self.times)) if np.isfinite(self.times).any() else 0.0,
             "threshold": self.threshold,
             "analysis_s": round(self.seconds, 3),
             "events": [dataclasses.asdict(event) for event in self.events],
         }
+
+
+def mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of every run of True in a 1-D boolean array."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask).astype(np.int8), [0]]))
+    return [(int(a), int(b) - 1) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)]
 
 
 def default_spotter(fps: float, options: Mapping[str, Any]) -> SpotterLike:
@@ -125,6 +136,10 @@ def analyse_video(
     if not math.isfinite(info.fps) or info.fps <= 0:
         raise ConfigError(f"{source}: the video declares no frame rate; analyse needs one to time the spotting")
     spotter = make_spotter(info.fps, dict(spotter_options or {}))
+    stride = int(getattr(spotter, "stride", 1))
+    if tracker.fit_every == 1 and stride > 1:
+        # the spotter reads every stride-th frame: fitting the points more often would cost time for nothing
+        tracker = dataclasses.replace(tracker, fit_every=stride)
     log = TrackLog()
     for frame, face in track_stream(source, tracker):
         log.add(frame.index, frame.time, face)

@@ -10,17 +10,25 @@ the frames from onset to apex are read again and the bundle's own builders make 
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from microexp.errors import ConfigError, DataError, NoFaceError
 from microexp.preprocess.align import warp
 from microexp.preprocess.spotting import spot_apex
 from microexp.training.predict import ClipPrediction, Predictor, classify_span
-from microexp.video.stream import read_span
+from microexp.video.analyse import SPOTTING_RATE
+from microexp.video.stream import SpilledFrames, probe
 from microexp.video.track import TrackerSettings, TrackLog, track_stream
+
+# Spotting compares crops of this side: the apex is the frame of largest mean motion, which a 64 px crop
+# ranks as a 128 px one does, at a quarter of the flow's cost (400 flows for a 2 s clip at 200 fps).
+SPOTTING_SIZE = 64
 
 
 def predict_video(
@@ -41,49 +49,15 @@ def predict_video(
         raise ConfigError("--apex needs --onset: the flow goes from the onset frame to the apex frame")
     if onset is not None and apex is not None and apex < onset:
         raise DataError(f"{source}: apex {apex} comes before onset {onset}")
-    log = TrackLog()
-    onset_matrix: np.ndarray | None = None
-    crops: list[np.ndarray] = []  # onset-aligned crops of the onset's face run, for spotting
-    crop_indices: list[int] = []
-    collecting = spot
-    for frame, face in track_stream(source, tracker):
-        log.add(frame.index, frame.time, face)
-        if onset_matrix is None and face is not None and (onset is None or frame.index == onset):
-            onset, onset_matrix = frame.index, face.matrix
-        if onset_matrix is not None and collecting:
-            collecting = face is not None and (not crop_indices or frame.index == crop_indices[-1] + 1)
-            if collecting:  # until the run of face frames after the onset ends
-                crops.append(warp(frame.grey(), onset_matrix, tracker.crop_size))
-                crop_indices.append(frame.index)
-        if apex is not None and frame.index >= apex:
-            break  # nothing after the apex is needed
-    has_face = log.has_face
-    if onset is None or onset_matrix is None:
-        where = f"on the onset frame {onset}" if onset is not None and onset < len(log) else "on any frame"
-        if onset is not None and onset >= len(log):
-            raise DataError(f"{source}: onset {onset} is beyond the clip's {len(log)} frames")
-        first = np.flatnonzero(has_face)
-        hint = f"; the face first appears on frame {first[0]}" if len(first) else ""
-        raise NoFaceError(
-            f"{source}: no face was found {where}{hint}; predict needs a clip of one visible, roughly frontal face"
-        )
-    apex_method = "given"
-    if apex is None:
-        if len(crops) < 2:
-            raise DataError(f"{source}: the face is seen on frame {onset} only; spotting needs frames after it")
-        found = spot_apex(np.stack(crops), method="flow")
-        apex, apex_method = crop_indices[found.index], found.method
-    elif apex >= len(log):
-        raise DataError(f"{source}: apex {apex} is beyond the clip's {len(log)} frames")
-    elif not has_face[apex] or log.face_run(onset)[1] < apex:
-        raise NoFaceError(
-            f"{source}: the face is lost between onset {onset} and apex {apex} (frames "
-            f"{log.face_run(onset)[0]}–{log.face_run(onset)[1]} have it); choose frames where it is visible"
-        )
-    with tempfile.TemporaryDirectory(prefix="microexp-span-") as folder:
-        frames, numbers = read_span(source, log.times, onset, apex, folder)
+    with tempfile.TemporaryDirectory(prefix="microexp-clip-") as folder:
+        # the frames from the onset on go to a file as they are decoded: one pass, and memory for two frames
+        spill = SpilledFrames(folder, "clip")
+        log, onset, apex, apex_method = _track_clip(source, onset, apex, tracker, spill)
+        frames = spill.frames()
         try:
-            probabilities, facts = classify_span(bundle, frames, numbers, str(source), onset, apex, cache_dir=cache_dir)
+            probabilities, facts = classify_span(
+                bundle, frames, spill.indices, str(source), onset, apex, cache_dir=cache_dir
+            )
         except NoFaceError:
             raise NoFaceError(
                 f"{source}: the bundle's {bundle.input_settings.face_backend} face detector found no face on the "
@@ -100,3 +74,58 @@ def predict_video(
         label=max(probabilities, key=probabilities.get),
         probabilities=probabilities,
     )
+
+
+def _track_clip(
+    source: str | Path, onset: int | None, apex: int | None, tracker: TrackerSettings, spill: SpilledFrames
+) -> tuple[TrackLog, int, int, str]:
+    """Track the face through the clip, keeping the frames from the onset to the apex (given) or to the end of
+    the onset's face run (spotting); the onset, and the apex (spotted when not given) with how it was found."""
+    fps = probe(source).fps
+    if tracker.fit_every == 1 and math.isfinite(fps) and fps > SPOTTING_RATE:
+        # the points only keep the track here (the crops are cut by the onset's transform): fitting them at
+        # 100 a second suffices, and each frame's crop is still checked
+        tracker = dataclasses.replace(tracker, fit_every=int(round(fps / SPOTTING_RATE)))
+    log = TrackLog()
+    onset_matrix: np.ndarray | None = None
+    crops: list[np.ndarray] = []  # onset-aligned crops of the onset's face run, for spotting
+    collecting = apex is None
+    for frame, face in track_stream(source, tracker):
+        log.add(frame.index, frame.time, face)
+        if onset_matrix is None and face is not None and (onset is None or frame.index == onset):
+            onset, onset_matrix = frame.index, face.matrix
+        if onset_matrix is None:
+            continue
+        if collecting:
+            # the run of face frames after the onset: a frame without a face (or not decoded) ends it
+            collecting = face is not None and (not spill.indices or frame.index == spill.indices[-1] + 1)
+            if not collecting:
+                break
+            crop = warp(frame.grey(), onset_matrix, tracker.crop_size)  # shrinking the crop, not the frame
+            crops.append(cv2.resize(crop, (SPOTTING_SIZE, SPOTTING_SIZE), interpolation=cv2.INTER_AREA))
+        spill.add(frame.index, frame.grey())
+        if apex is not None and frame.index >= apex:
+            break  # nothing after the apex is needed
+    if onset_matrix is None:
+        if onset is not None and onset >= len(log):
+            raise DataError(f"{source}: onset {onset} is beyond the clip's {len(log)} frames")
+        where = "on any frame" if onset is None else f"on the onset frame {onset}"
+        first = np.flatnonzero(log.has_face)
+        hint = f"; the face first appears on frame {first[0]}" if len(first) else ""
+        raise NoFaceError(
+            f"{source}: no face was found {where}{hint}; predict needs a clip of one visible, roughly frontal face"
+        )
+    if apex is None:
+        if len(crops) < 2:
+            raise DataError(f"{source}: the face is seen on frame {onset} only; spotting needs frames after it")
+        found = spot_apex(np.stack(crops), method="flow")
+        return log, onset, spill.indices[found.index], found.method
+    if apex >= len(log):
+        raise DataError(f"{source}: apex {apex} is beyond the clip's {len(log)} frames")
+    run = log.face_run(onset)
+    if run[1] < apex:
+        raise NoFaceError(
+            f"{source}: the face is lost between onset {onset} and apex {apex} (frames {run[0]}–{run[1]} have "
+            "it); choose frames where it is visible"
+        )
+    return log, onset, apex, "given"

@@ -10,12 +10,14 @@ A folder of numbered frames streams the same way, its frames going by the number
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
@@ -47,9 +49,9 @@ class StreamFrame:
         self._grey = grey
 
     def grey(self) -> np.ndarray:
-        """(H, W) uint8 luminance."""
+        """(H, W) uint8 luminance, as ``to_ndarray(format="gray")`` gives it."""
         if self._grey is None:
-            self._grey = self._frame.to_ndarray(format="gray")
+            self._grey = _luminance(self._frame)
         return self._grey
 
     def rgb(self) -> np.ndarray:
@@ -57,6 +59,25 @@ class StreamFrame:
         if isinstance(self._frame, Path):
             return read_frame(self._frame, colour=True)
         return self._frame.to_ndarray(format="rgb24")
+
+
+# 8-bit YUV formats whose first plane is the luminance: reading it costs nothing, where FFmpeg's conversion
+# to grey takes a millisecond a 640×480 frame (a fifth of the time a 200 fps video allows). Limited-range
+# ("MPEG", 16-235) luminance is stretched to 0-255 as that conversion does, through the same rounding.
+_PLANAR_YUV = ("yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "nv12")
+_LIMITED_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG
+
+
+def _luminance(frame) -> np.ndarray:
+    name = frame.format.name
+    if name not in _PLANAR_YUV:
+        return frame.to_ndarray(format="gray")
+    plane = frame.planes[0]
+    luma = np.frombuffer(plane, np.uint8).reshape(frame.height, plane.line_size)[:, : frame.width]
+    if name.startswith("yuvj") or frame.color_range == _FULL_RANGE:
+        return luma.copy()
+    return cv2.LUT(luma, _LIMITED_TO_FULL)
 
 
 def probe(source: str | Path) -> VideoInfo:
@@ -97,7 +118,7 @@ def stream_frames(source: str | Path, start_time: float = 0.0) -> Iterator[Strea
         origin = stream.start_time if stream.start_time is not None else 0
         if start_time > 0:
             container.seek(int(origin + start_time / base), stream=stream, backward=True)
-        index = 0
+        frames = _FrameCounter(source, origin, base)
         packets = container.demux(stream)
         while True:
             try:
@@ -107,50 +128,123 @@ def stream_frames(source: str | Path, start_time: float = 0.0) -> Iterator[Strea
             except av.error.FFmpegError as error:
                 # a damaged container stops demuxing: what was read stands, the rest is named
                 logger.warning("%s: the container is damaged after frame %d (%s); the rest is not read",
-                               source, index, error)
+                               source, frames.index - 1, error)
                 break
+            frames.demuxed(packet)
             try:
                 decoded = packet.decode()
             except av.error.FFmpegError as error:
-                when = float((packet.pts - origin) * base) if packet.pts is not None else math.nan
-                logger.warning("%s: frame %d (%.3f s) cannot be decoded (%s); skipped", source, index, when, error)
-                index += 1
+                frames.failed(packet, error)
                 continue
             for frame in decoded:
-                pts = frame.pts if frame.pts is not None else frame.dts
-                when = float((pts - origin) * base) if pts is not None else math.nan
-                yield StreamFrame(index, when, frame)
-                index += 1
+                yield frames.decoded(frame)
+        frames.finish()
+        index = frames.index
         if index == 0:
             raise DataError(f"video {source} holds no decodable frame; check the file")
+
+
+class SpilledFrames:
+    """Grey frames of one size written to a file in ``folder`` as they come, read back memory-mapped: a span of
+    a few hundred frames then costs memory only for the frames a builder reads (a flow reads two)."""
+
+    def __init__(self, folder: str | Path, name: str) -> None:
+        self.path = Path(folder) / f"{name}.u8"
+        self._sink = self.path.open("wb")
+        self.indices: list[int] = []
+        self._shape: tuple[int, ...] | None = None
+
+    def add(self, index: int, image: np.ndarray) -> None:
+        if self._shape is None:
+            self._shape = image.shape
+        elif image.shape != self._shape:
+            raise DataError(f"{self.path.name}: frame {index} is {image.shape}, the first was {self._shape}")
+        self._sink.write(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+        self.indices.append(index)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def frames(self) -> np.ndarray:
+        """(N, H, W) uint8, read-only; valid while ``folder`` exists."""
+        self._sink.close()
+        return np.memmap(self.path, dtype=np.uint8, mode="r", shape=(len(self.indices), *self._shape))
+
+
+class _FrameCounter:
+    """Gives each decoded frame its index in the video: the rank of its time stamp among the packets'. A frame
+    the codec could not decode (it raised, or it silently produced nothing, as MJPEG does for a damaged
+    image) leaves a gap that is named in a warning, so the frames after it keep their true indices. Frames
+    come out in presentation order, so only the packets not yet shown are remembered: memory stays flat."""
+
+    def __init__(self, source: Path, origin: int, base) -> None:
+        self.source, self.origin, self.base = source, origin, base
+        self.index = 0  # of the next frame
+        self._pending: list[int] = []  # time stamps of packets demuxed and not yet shown, sorted
+        self._errors: dict[int, str] = {}
+
+    def _seconds(self, pts: int | None) -> float:
+        return float((pts - self.origin) * self.base) if pts is not None else math.nan
+
+    def demuxed(self, packet) -> None:
+        # a packet before the stream's start (an edit list's lead-in, flagged discard) is decoded for reference
+        # and never shown: it is not a frame of the video
+        if packet.size and packet.pts is not None and not packet.is_discard and packet.pts >= self.origin:
+            bisect.insort(self._pending, packet.pts)
+
+    def failed(self, packet, error: Exception) -> None:
+        if packet.pts is not None:
+            self._errors[packet.pts] = str(error)
+        else:
+            self._skip(None, str(error))
+
+    def _skip(self, pts: int | None, why: str | None) -> None:
+        logger.warning(
+            "%s: frame %d (%.3f s) cannot be decoded (%s); skipped", self.source, self.index, self._seconds(pts),
+            why or "the codec gave no picture for it",
+        )
+        self.index += 1
+
+    def decoded(self, frame) -> StreamFrame:
+        pts = frame.pts
+        if pts is not None and pts in self._pending:
+            while self._pending[0] != pts:  # earlier packets that gave no frame
+                missing = self._pending.pop(0)
+                self._skip(missing, self._errors.pop(missing, None))
+            self._pending.pop(0)
+        shown = StreamFrame(self.index, self._seconds(pts if pts is not None else frame.dts), frame)
+        self.index += 1
+        return shown
+
+    def finish(self) -> None:
+        for missing in self._pending:
+            self._skip(missing, self._errors.pop(missing, None))
+        self._pending.clear()
 
 
 def read_span(
     source: str | Path, times: np.ndarray, first: int, last: int, folder: str | Path
 ) -> tuple[np.ndarray, list[int]]:
     """The grey frames ``first``..``last`` of a video whose frame times (per index, NaN: not decodable) are
-    ``times``, read again by seeking: (N, H, W) uint8 and their indices. The frames go to a file in
-    ``folder`` and come back memory-mapped, so a span costs memory only for the frames a builder reads
-    (a flow reads two of a few hundred). A frame that could not be decoded is absent again."""
-    wanted = {float(times[i]): i for i in range(first, last + 1) if not math.isnan(times[i])}
-    path = Path(folder) / f"span-{first}-{last}.u8"
-    indices: list[int] = []
-    shape: tuple[int, ...] = ()
+    ``times``, read again by seeking: (N, H, W) uint8 memory-mapped from a file in ``folder``, and their
+    indices. A frame that could not be decoded is absent again, so N can be below last - first + 1."""
     source = Path(source)
-    frames = _folder_frames(source) if source.is_dir() else stream_frames(source, start_time=float(times[first]))
-    with path.open("wb") as sink:
-        for frame in frames:
-            index = frame.index if source.is_dir() else wanted.get(frame.time)
-            if index is not None and first <= index <= last:
-                image = frame.grey()
-                shape = image.shape
-                sink.write(np.ascontiguousarray(image).tobytes())
-                indices.append(index)
-            if (frame.index if source.is_dir() else frame.time) > (last if source.is_dir() else times[last]):
+    spill = SpilledFrames(folder, f"span-{first}-{last}")
+    if source.is_dir():
+        for frame in _folder_frames(source):
+            if first <= frame.index <= last:
+                spill.add(frame.index, frame.grey())
+    else:
+        wanted = {float(times[i]): i for i in range(first, last + 1) if not math.isnan(times[i])}
+        for frame in stream_frames(source, start_time=float(times[first])):
+            index = wanted.get(frame.time)
+            if index is not None:
+                spill.add(index, frame.grey())
+            if frame.time > times[last]:
                 break
-    if not indices:
+    if not len(spill):
         raise UnreadableFileError(f"video {source}: frames {first}–{last} could not be read again; check the file")
-    return np.memmap(path, dtype=np.uint8, mode="r", shape=(len(indices), *shape)), indices
+    return spill.frames(), spill.indices
 
 
 def _folder_frames(folder: Path) -> Iterator[StreamFrame]:

@@ -12,6 +12,10 @@ again when
   correlation below ``min_similarity``), or the points leave the frame. A face that walks out of the frame or
   turns away fails this check on the next frame, before the periodic detection would notice.
 
+With ``fit_every`` n > 1 the points are fitted on every n-th frame only (a spotter that reads every n-th frame
+needs no more); the frames between still get their own crop, made with the last transform, and the
+resemblance check, so a face that leaves is still noticed on the frame it leaves.
+
 A frame whose check finds no face is marked face-less (``None``): later stages never use it as an onset or
 an apex. The crop keeps one alignment while the head is still (a new transform on every frame would add a
 pixel of landmark jitter, larger than a micro-expression) and takes a new one when the eyes have moved more
@@ -20,6 +24,7 @@ than ``realign_px`` from where it was made.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array
 from collections.abc import Iterator
@@ -44,11 +49,12 @@ class TrackerSettings:
     retry_every: int = 5  # frames between detection attempts while no face is tracked
     min_similarity: float = 0.6  # normalised correlation of the crop with the one made at the last detection
     realign_px: float = 2.0  # eye movement (frame pixels) that makes a new alignment transform
+    fit_every: int = 1  # fit the 68 points on every n-th tracked frame; the crop is made on every frame
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigError(f"face backend {self.backend!r} is unknown; choose one of {BACKENDS}")
-        for name in ("crop_size", "redetect_every", "retry_every"):
+        for name in ("crop_size", "redetect_every", "retry_every", "fit_every"):
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise ConfigError(f"tracker setting {name}={value!r}: expected a positive integer")
@@ -66,6 +72,7 @@ class TrackedFace:
     crop_landmarks: np.ndarray = field(repr=False)  # (68, 2) crop pixels
     matrix: np.ndarray = field(repr=False)  # 2×3, frame pixels → crop pixels
     detected: bool  # the detector ran on this frame (the others were tracked)
+    fitted: bool = True  # the points were fitted on this frame (else they are the last fit's, ``fit_every``)
 
 
 # A face's 68 points cover brows to chin but not the forehead: the detector's box is larger. The box to fit
@@ -74,14 +81,13 @@ def _points_box(points: np.ndarray) -> np.ndarray:
     return np.concatenate([points.min(axis=0), points.max(axis=0)])
 
 
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised correlation of two equal-size crops, compared at 32 px (fine texture is noise here)."""
-    small_a = cv2.resize(a, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
-    small_b = cv2.resize(b, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
-    small_a -= small_a.mean()
-    small_b -= small_b.mean()
-    norm = float(np.linalg.norm(small_a) * np.linalg.norm(small_b))
-    return float(small_a @ small_b / norm) if norm > 0 else 0.0
+def _signature(crop: np.ndarray) -> np.ndarray:
+    """A crop at 32 px (fine texture is noise here), zero-mean and of unit length: the dot product of two is
+    their normalised correlation."""
+    small = cv2.resize(crop, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32).ravel()
+    small -= small.mean()
+    norm = float(np.linalg.norm(small))
+    return small / norm if norm > 0 else small
 
 
 class FaceTracker:
@@ -93,7 +99,9 @@ class FaceTracker:
         self._detector = None
         self._points: np.ndarray | None = None  # last tracked frame's landmarks
         self._box_from_points: np.ndarray | None = None  # detector box relative to the points' box
-        self._reference: np.ndarray | None = None  # crop at the last detection
+        self._reference: np.ndarray | None = None  # signature of the crop at the last detection
+        self._last: TrackedFace | None = None  # the last frame whose points were fitted
+        self._since_fit = 0
         self._matrix: np.ndarray | None = None
         self._eyes: np.ndarray | None = None  # eye centres the current matrix was made from
         self._since_detection = 0
@@ -114,13 +122,24 @@ class FaceTracker:
         self._since_detection += 1
         if self._since_detection >= self.settings.redetect_every:
             return self._detect(image)
+        self._since_fit += 1
+        if self._since_fit < self.settings.fit_every:
+            # between fits: the crop is made from this frame with the last transform and must still look like
+            # the face; the points are the last fit's
+            crop = warp(image, self._matrix, self.settings.crop_size)
+            if not self._resembles(crop):
+                return self._detect(image)
+            return dataclasses.replace(self._last, crop=crop, detected=False, fitted=False)
         box = self._predicted_box()
         points = self._landmark_model.landmarks(image, box)
         face = self._face(image, box, points, detected=False)
-        if face is None or _similarity(face.crop, self._reference) < self.settings.min_similarity:
+        if face is None or not self._resembles(face.crop):
             return self._detect(image)
-        self._points = points
+        self._points, self._last, self._since_fit = points, face, 0
         return face
+
+    def _resembles(self, crop: np.ndarray) -> bool:
+        return float(_signature(crop) @ self._reference) >= self.settings.min_similarity
 
     def _predicted_box(self) -> np.ndarray:
         x0, y0, x1, y1 = _points_box(self._points)
@@ -144,8 +163,8 @@ class FaceTracker:
         if face is None:
             self._points = None
             return None
-        self._points = points
-        self._reference = face.crop
+        self._points, self._last, self._since_fit = points, face, 0
+        self._reference = _signature(face.crop)
         self._since_detection = 0
         return face
 

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from microexp.video.analyse import Analysis
+from microexp.video.analyse import Analysis, mask_runs
 
 NO_FACE, INTERVAL = "0.85", "tab:orange"
-
-
-def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1, strict=True))
 
 
 def plot_timeline(analysis: Analysis, title: str | None = None):
@@ -26,7 +21,7 @@ def plot_timeline(analysis: Analysis, title: str | None = None):
     times[~known] = np.interp(np.flatnonzero(~known), np.flatnonzero(known), times[known])
     figure = Figure(figsize=(11, 3.6))
     axes = figure.add_subplot()
-    for number, (first, last) in enumerate(_spans(~analysis.has_face)):
+    for number, (first, last) in enumerate(mask_runs(~analysis.has_face)):
         axes.axvspan(times[first], times[last], color=NO_FACE, lw=0, label="no face" if number == 0 else None)
     axes.plot(times, analysis.signal, color="tab:blue", lw=0.8, label="spotting score")
     top = float(np.nanmax(analysis.signal)) if np.isfinite(analysis.signal).any() else 1.0
@@ -39,8 +34,8 @@ def plot_timeline(analysis: Analysis, title: str | None = None):
         text = event.label or "unclassified"
         if event.label:
             text += f" {event.probabilities[event.label]:.2f}"
-        axes.annotate(text, (event.apex_time, top * 1.02), ha="center", va="bottom", fontsize=7, rotation=90)
-    axes.set_ylim(0, top * 1.35 if top > 0 else 1.0)
+        axes.annotate(text, (event.apex_time, top * 1.04), ha="center", va="bottom", fontsize=7, rotation=90)
+    axes.set_ylim(0, top * 1.6 if top > 0 else 1.0)  # room above the peaks for the labels
     axes.set_xlim(times[0], times[-1])
     axes.set_xlabel("time (s)")
     axes.set_ylabel("score")
