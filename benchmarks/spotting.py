@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--train-videos", type=int, default=2)
     parser.add_argument("--test-videos", type=int, default=4)
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=130)
     base = LongVideoSettings(seconds=args.seconds)
     train_settings = dataclasses.replace(base, videos=args.train_videos, seed=1)
     test_settings = dataclasses.replace(base, videos=args.test_videos, seed=2026)

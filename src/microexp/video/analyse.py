@@ -117,6 +117,15 @@ def default_spotter(fps: float, options: Mapping[str, Any]) -> SpotterLike:
     return Spotter(fps, **{"stride": stride, **options})
 
 
+def tracker_for(spotter: SpotterLike, tracker: TrackerSettings) -> TrackerSettings:
+    """The tracker settings to feed ``spotter`` with: the points fitted as often as the spotter reads frames."""
+    stride = int(getattr(spotter, "stride", 1))
+    if tracker.fit_every == 1 and stride > 1:
+        # the spotter reads every stride-th frame: fitting the points more often would cost time for nothing
+        return dataclasses.replace(tracker, fit_every=stride)
+    return tracker
+
+
 def analyse_video(
     source: str | Path,
     bundle: Predictor,
@@ -136,10 +145,7 @@ def analyse_video(
     if not math.isfinite(info.fps) or info.fps <= 0:
         raise ConfigError(f"{source}: the video declares no frame rate; analyse needs one to time the spotting")
     spotter = make_spotter(info.fps, dict(spotter_options or {}))
-    stride = int(getattr(spotter, "stride", 1))
-    if tracker.fit_every == 1 and stride > 1:
-        # the spotter reads every stride-th frame: fitting the points more often would cost time for nothing
-        tracker = dataclasses.replace(tracker, fit_every=stride)
+    tracker = tracker_for(spotter, tracker)
     log = TrackLog()
     for frame, face in track_stream(source, tracker):
         log.add(frame.index, frame.time, face)

@@ -24,7 +24,7 @@ import numpy as np
 from microexp.data.long_videos import LongVideo
 from microexp.evaluation.spotting import SpottingScores, VideoMatch, score_spotting
 from microexp.files import atomic_path, write_json
-from microexp.video.analyse import default_spotter
+from microexp.video.analyse import default_spotter, tracker_for
 from microexp.video.spotting import Interval, IntervalRule
 from microexp.video.track import FaceTracker, TrackerSettings
 
@@ -55,7 +55,7 @@ def spot_video(
     """Track and spot one long video; ``progress(frames_done)`` every 100 frames."""
     start = time.perf_counter()
     spotter = default_spotter(video.fps, dict(spotter_options or {}))
-    face_tracker = FaceTracker(tracker)
+    face_tracker = FaceTracker(tracker_for(spotter, tracker))
     undecodable = []
     spotting = 0.0
     for position, frame in video.read():
