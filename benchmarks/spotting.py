@@ -26,6 +26,7 @@ import platform
 import time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -71,12 +72,48 @@ def attribute(evaluation: SpottingEvaluation, root: Path) -> dict[str, int]:
     return counts
 
 
+def plot_video(evaluation: SpottingEvaluation, root: Path, path: Path) -> None:
+    """The first video's spotting signal with its true micro-expressions, distractors and spotted intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from microexp.files import write_figure
+
+    video = evaluation.videos[0]
+    fps = video.video.fps
+    colours = {"micro": "tab:green", "blink": "tab:orange", "head_turn": "tab:purple", "macro": "tab:brown",
+               "absence": "0.6"}
+    figure, axis = plt.subplots(figsize=(14, 3.8))
+    seconds = [i / fps for i in range(len(video.signal))]
+    axis.plot(seconds, video.signal, lw=0.6, color="black", label="spotting score")
+    axis.axhline(video.rule.threshold(video.signal), color="red", lw=0.8, ls="--", label="threshold")
+    top = max(float(np.nanmax(video.signal)), 0.1)
+    seen = set()
+    for event in read_events(root)[video.video.video_id.split("/")[-1]]:
+        label = None if event.kind in seen else event.kind.replace("_", " ")
+        seen.add(event.kind)
+        axis.axvspan(event.onset / fps, event.offset / fps, ymin=0.0, ymax=0.08, color=colours[event.kind], label=label)
+    for n, interval in enumerate(video.intervals):
+        axis.axvspan(interval.onset / fps, interval.offset / fps, ymin=0.9, ymax=1.0, color="tab:blue",
+                     label="spotted" if n == 0 else None)
+    axis.set_ylim(0, top * 1.15)
+    axis.set_xlabel("seconds")
+    axis.set_ylabel("score (px at 96 px)")
+    axis.set_title(f"{video.video.video_id}: true events (bottom band), spotted intervals (top band)")
+    axis.legend(loc="upper left", ncol=8, fontsize=8)
+    write_figure(path, figure, dpi=110)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/tmp/microexp-spotting"))
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--train-videos", type=int, default=2)
     parser.add_argument("--test-videos", type=int, default=4)
+    parser.add_argument("--plot", type=Path, help="Also draw the first test video's signal and events (PNG).")
     args = parser.parse_args()
     console = Console(width=130)
     base = LongVideoSettings(seconds=args.seconds)
@@ -116,6 +153,9 @@ def main() -> None:
     console.print(events)
     console.print("flicker (2%, 3-15 Hz) and sensor noise (2 grey levels) run through every frame of every video")
 
+    if args.plot:
+        plot_video(test, args.work / "test", args.plot)
+        console.print(f"wrote {args.plot}")
     frames = sum(len(v.video.frames) for v in test.videos)
     spotter = sum(v.spotter_seconds for v in test.videos)
     console.print(
