@@ -74,10 +74,10 @@ class Spotter:
     - ``eye_weight``: weight of the eye regions' scores (default 0: blinks ignored).
     - ``blink_ratio``: an interval is a blink, and dropped, when the largest eye region score in it is at
       least this multiple of its own peak score (default 1: the eyes moved more than the rest of the face).
-    - ``min_score``: the lowest threshold, in pixels of displacement at ``work_size`` (default 0.12; set on
-      generated training videos, never on evaluated ones: docs/results/spotting.md).
+    - ``min_score``: the lowest threshold, in pixels of displacement at ``work_size`` (default 0.15).
     - ``mad_factor``: the threshold is at least median + ``mad_factor`` × 1.4826 × MAD of the video's own
-      signal (default 6).
+      signal (default 8). Both defaults were chosen by F1 on generated training videos (seed 1 of
+      benchmarks/spotting.py), never on the videos evaluated: docs/results/spotting.md.
     - ``extent``: an interval is the frames around a peak scoring at least this fraction of it (default 0.5).
     - ``widen``: each interval is widened by this multiple of ``k`` (in frames) on each side (default 0.5:
       the score rises about ``k/2`` after a movement starts and falls ``k/2`` before it ends).
@@ -96,8 +96,8 @@ class Spotter:
         eye_weight: float = 0.0,
         blink_ratio: float = 1.0,
         widen: float = 0.5,
-        min_score: float = 0.12,
-        mad_factor: float = 6.0,
+        min_score: float = 0.15,
+        mad_factor: float = 8.0,
         extent: float = 0.5,
         max_duration: float = 0.6,
     ) -> None:
@@ -261,8 +261,8 @@ class IntervalRule:
     """How a spotting signal becomes intervals (the options of :class:`Spotter` of the same names); kept
     apart from the streaming so thresholds can be chosen on training videos' signals without a second pass."""
 
-    min_score: float = 0.12
-    mad_factor: float = 6.0
+    min_score: float = 0.15
+    mad_factor: float = 8.0
     extent: float = 0.5
     max_duration: float = 0.6
     blink_ratio: float = 1.0
