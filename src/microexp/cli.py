@@ -946,6 +946,10 @@ def spot_evaluate(
         float | None, typer.Option("--fps", help="Frame rate of the copy, when not the database's own.")
     ] = None,
     sheet: Annotated[Path | None, typer.Option("--sheet", help="The annotation sheet, if not in --data-dir.")] = None,
+    spotter: Annotated[
+        list[str] | None,
+        typer.Option("--spotter", help="A spotter option NAME=VALUE (repeatable), e.g. min_score=0.2."),
+    ] = None,
 ) -> None:
     """Score micro-expression spotting on annotated long videos with the MEGC protocol: the face tracked and
     the spotter of `analyse` run on every video; a spotted interval is a hit when its IoU with a true one is
@@ -953,7 +957,9 @@ def spot_evaluate(
     from microexp.data.long_videos import LongVideoAdapter
     from microexp.data.registry import dataset_names, get_dataset
     from microexp.video.spot_evaluation import evaluate_spotting, write_evaluation
+    from microexp.video.spotting import parse_options
 
+    options = parse_options(spotter or [])
     adapter_class = get_dataset(dataset)
     if not issubclass(adapter_class, LongVideoAdapter):
         long = sorted(name for name in dataset_names() if issubclass(get_dataset(name), LongVideoAdapter))
@@ -964,7 +970,9 @@ def spot_evaluate(
     out = out if out is not None else Path("runs") / "spot" / dataset
     with _progress_bar() as progress:
         task = progress.add_task(f"spotting {len(videos)} video(s)", total=sum(len(v.frames) for v in videos))
-        evaluation = evaluate_spotting(videos, progress=lambda done, total: progress.update(task, completed=done))
+        evaluation = evaluate_spotting(
+            videos, options, progress=lambda done, total: progress.update(task, completed=done)
+        )
     write_evaluation(out, evaluation)
     table = Table(title=f"{dataset}: micro-expression spotting (IoU ≥ 0.5)")
     for column in ("video", "frames", "face frames", "true", "spotted", "TP", "FP", "FN", "seconds"):

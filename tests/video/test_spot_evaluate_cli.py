@@ -48,3 +48,10 @@ def test_a_database_of_short_clips_is_refused_in_one_line(tmp_path):
     assert result.returncode == 2
     assert "not a long-video database" in result.stderr and "sammlong" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_spotter_option_is_refused_with_the_valid_names(long_videos):
+    result = run_cli("spot-evaluate", "--dataset", "synthetic-long", "--data-dir", str(long_videos),
+                     "--spotter", "threshold=0.2")
+    assert result.returncode == 2
+    assert "min_score" in result.stderr and "Traceback" not in result.stderr

@@ -13,11 +13,11 @@ from microexp.data.synthetic_render import (
     expression_field,
     make_subjects,
 )
-from microexp.errors import DataError
+from microexp.errors import ConfigError, DataError
 from microexp.evaluation.spotting import interval_iou
 from microexp.preprocess.align import alignment_matrix, warp
 from microexp.preprocess.faces import Face
-from microexp.video.spotting import Interval, Spotter
+from microexp.video.spotting import Interval, Spotter, parse_options
 
 FPS = 200
 
@@ -103,3 +103,11 @@ def test_refuses_crops_of_another_size_and_frames_out_of_order(subject):
         spotter.push(1, np.zeros((80, 80), np.uint8), subject.landmarks * 0.5)
     with pytest.raises(DataError, match="push frames in order"):
         spotter.push(0, None, None)
+
+
+def test_options_are_parsed_by_their_defaults_type():
+    assert parse_options(["min_score=0.2", "stride=3"]) == {"min_score": 0.2, "stride": 3}
+    with pytest.raises(ConfigError, match="expected int"):
+        parse_options(["stride=1.5"])
+    with pytest.raises(ConfigError, match="NAME one of"):
+        parse_options(["fps=200"])

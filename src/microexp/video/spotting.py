@@ -365,3 +365,27 @@ def _excursion(away: np.ndarray, back: np.ndarray) -> np.ndarray:
     total = away + back
     direction = total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-9)
     return np.maximum(0.0, np.minimum((away * direction).sum(axis=1), (back * direction).sum(axis=1)))
+
+
+def parse_options(pairs: list[str]) -> dict[str, float | int]:
+    """``["min_score=0.2", "stride=1"]`` as the :class:`Spotter` keywords they name, typed like their defaults;
+    an unknown name or a value that is not a number is an error listing what is accepted."""
+    import inspect
+
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(Spotter.__init__).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    options: dict[str, float | int] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        name = name.strip()
+        if name not in defaults or not value:
+            raise ConfigError(f"spotter option {pair!r}: expected NAME=VALUE with NAME one of {sorted(defaults)}")
+        kind = type(defaults[name])
+        try:
+            options[name] = kind(value) if kind is int else float(value)
+        except ValueError:
+            raise ConfigError(f"spotter option {name}={value!r}: expected {kind.__name__}") from None
+    return options
