@@ -970,8 +970,10 @@ def spot_evaluate(
     out = out if out is not None else Path("runs") / "spot" / dataset
     with _progress_bar() as progress:
         task = progress.add_task(f"spotting {len(videos)} video(s)", total=sum(len(v.frames) for v in videos))
+        # each video's signals are kept under --out as it is done: a second run resumes where one stopped
         evaluation = evaluate_spotting(
-            videos, options, progress=lambda done, total: progress.update(task, completed=done)
+            videos, options, progress=lambda done, total: progress.update(task, completed=done),
+            resume_dir=out / "videos",
         )
     write_evaluation(out, evaluation)
     table = Table(title=f"{dataset}: micro-expression spotting (IoU ≥ 0.5)")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from microexp.data.synthetic_long import LongVideoSettings, SyntheticLongVideos, write_long_videos
-from microexp.video.spot_evaluation import rescore, spot_video
+from microexp.video import spot_evaluation
+from microexp.video.spot_evaluation import evaluate_spotting, rescore, spot_video
 from microexp.video.spotting import IntervalRule
 
 
@@ -42,3 +43,20 @@ def test_no_interval_on_the_frames_the_face_is_away(copy):
     # however low the threshold, no interval reaches a face-less frame
     for interval in rescore([spotted], IntervalRule(min_score=0.0, mad_factor=0.0)).videos[0].intervals:
         assert np.isfinite(spotted.signal[interval.onset : interval.offset + 1]).all(), interval
+
+
+def test_an_evaluation_resumes_from_the_videos_it_has_done(copy, tmp_path, monkeypatch):
+    root, video, _ = copy
+    first = evaluate_spotting([video], resume_dir=tmp_path)
+
+    def no_tracking(*args, **kwargs):
+        raise AssertionError("a video already done was tracked again")
+
+    monkeypatch.setattr(spot_evaluation, "FaceTracker", no_tracking)
+    again = evaluate_spotting([video], resume_dir=tmp_path)
+    assert again.videos[0].intervals == first.videos[0].intervals
+    assert again.videos[0].undecodable == first.videos[0].undecodable
+    np.testing.assert_array_equal(again.videos[0].signal, first.videos[0].signal)
+    # other options are another evaluation: the video is spotted again
+    with pytest.raises(AssertionError, match="tracked again"):
+        evaluate_spotting([video], {"min_score": 0.3}, resume_dir=tmp_path)

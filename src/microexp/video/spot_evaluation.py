@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -113,18 +114,64 @@ def evaluate_spotting(
     spotter_options: Mapping[str, Any] | None = None,
     tracker: TrackerSettings = TrackerSettings(),
     progress: Callable[[int, int], None] | None = None,
+    resume_dir: str | Path | None = None,
 ) -> SpottingEvaluation:
-    """Spot every video and score them together; ``progress(frames_done, frames_total)``."""
+    """Spot every video and score them together; ``progress(frames_done, frames_total)``. With
+    ``resume_dir``, each video's signals are kept there as it is done, and a video already done with the same
+    options and frames is read back instead of tracked again: an interrupted evaluation goes on where it
+    stopped."""
     total = sum(len(v.frames) for v in videos)
     done = 0
     spotted = []
     for video in videos:
         report = (lambda n, base=done: progress(base + n, total)) if progress else None
-        spotted.append(spot_video(video, spotter_options, tracker, report))
+        record = _record_path(resume_dir, video) if resume_dir is not None else None
+        key = {"options": dict(spotter_options or {}), "tracker": dataclasses.asdict(tracker),
+               "frames": [str(p) for p in (video.frames[0], video.frames[-1])], "count": len(video.frames)}
+        result = _read_record(record, video, key) if record is not None else None
+        if result is None:
+            result = spot_video(video, spotter_options, tracker, report)
+            if record is not None:
+                _write_record(record, result, key)
+        spotted.append(result)
         done += len(video.frames)
         if progress:
             progress(done, total)
     return score_videos(spotted)
+
+
+def _record_path(folder: str | Path, video: LongVideo) -> Path:
+    return Path(folder) / (video.video_id.replace("/", "__") + ".npz")
+
+
+def _write_record(path: Path, spotted: SpottedVideo, key: dict) -> None:
+    with atomic_path(path) as temporary:
+        np.savez(
+            temporary,
+            signal=spotted.signal,
+            eye_signal=spotted.eye_signal,
+            undecodable=np.asarray(spotted.undecodable, dtype=np.int64),
+            meta=json.dumps({"key": key, "distance": spotted.distance, "rule": dataclasses.asdict(spotted.rule),
+                             "seconds": spotted.seconds, "spotter_seconds": spotted.spotter_seconds}),
+        )
+
+
+def _read_record(path: Path, video: LongVideo, key: dict) -> SpottedVideo | None:
+    """The video's kept result, or None when there is none or it was made otherwise (a damaged record too)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as record:
+            meta = json.loads(str(record["meta"]))
+            signal, eyes, undecodable = record["signal"], record["eye_signal"], record["undecodable"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if meta["key"] != json.loads(json.dumps(key)) or len(signal) != len(video.frames):
+        return None
+    rule = IntervalRule(**meta["rule"])
+    intervals = rule.intervals(signal, eyes, video.fps, meta["distance"])
+    return SpottedVideo(video, intervals, signal, eyes, meta["distance"], rule, [int(i) for i in undecodable],
+                        meta["seconds"], meta["spotter_seconds"])
 
 
 def write_evaluation(out: str | Path, evaluation: SpottingEvaluation) -> Path:
