@@ -931,3 +931,63 @@ def analyse(
         f"wrote {csv_path}, {out / 'timeline.json'}, {out / 'timeline.png'}"
         + (f", {out / 'overlay.mp4'}" if overlay else "")
     )
+
+
+@app.command("spot-evaluate")
+def spot_evaluate(
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="A long-video database: casme2long, sammlong or synthetic-long.")
+    ],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Your copy of the database (vendor layout).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for intervals.csv and scores.json (default runs/spot/NAME).")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option("--fps", help="Frame rate of the copy, when not the database's own.")
+    ] = None,
+    sheet: Annotated[Path | None, typer.Option("--sheet", help="The annotation sheet, if not in --data-dir.")] = None,
+    spotter: Annotated[
+        list[str] | None,
+        typer.Option("--spotter", help="A spotter option NAME=VALUE (repeatable), e.g. min_score=0.2."),
+    ] = None,
+) -> None:
+    """Score micro-expression spotting on annotated long videos with the MEGC protocol: the face tracked and
+    the spotter of `analyse` run on every video; a spotted interval is a hit when its IoU with a true one is
+    at least 0.5; precision, recall and F1 over all videos."""
+    from microexp.data.long_videos import LongVideoAdapter
+    from microexp.data.registry import dataset_names, get_dataset
+    from microexp.video.spot_evaluation import evaluate_spotting, write_evaluation
+    from microexp.video.spotting import parse_options
+
+    options = parse_options(spotter or [])
+    adapter_class = get_dataset(dataset)
+    if not issubclass(adapter_class, LongVideoAdapter):
+        long = sorted(name for name in dataset_names() if issubclass(get_dataset(name), LongVideoAdapter))
+        raise ConfigError(f"{dataset} is not a long-video database; spotting is scored on one of {long}")
+    if not data_dir.is_dir():
+        raise DataNotFoundError(f"{data_dir} does not exist or is not a folder; give your copy of {dataset}")
+    videos = adapter_class(data_dir, sheet=sheet, fps=fps).long_videos()
+    out = out if out is not None else Path("runs") / "spot" / dataset
+    with _progress_bar() as progress:
+        task = progress.add_task(f"spotting {len(videos)} video(s)", total=sum(len(v.frames) for v in videos))
+        # each video's signals are kept under --out as it is done: a second run resumes where one stopped
+        evaluation = evaluate_spotting(
+            videos, options, progress=lambda done, total: progress.update(task, completed=done),
+            resume_dir=out / "videos",
+        )
+    write_evaluation(out, evaluation)
+    table = Table(title=f"{dataset}: micro-expression spotting (IoU ≥ 0.5)")
+    for column in ("video", "frames", "face frames", "true", "spotted", "TP", "FP", "FN", "seconds"):
+        table.add_column(column, justify="left" if column == "video" else "right")
+    for video, match in zip(evaluation.videos, evaluation.matches, strict=True):
+        table.add_row(
+            video.video.video_id, str(len(video.video.frames)), str(video.face_frames), str(match.true),
+            str(match.spotted), str(match.tp), str(match.fp), str(match.fn), f"{video.seconds:.1f}",
+        )
+    console.print(table)
+    scores = evaluation.scores
+    console.print(
+        f"all {scores.videos} videos: TP {scores.tp}, FP {scores.fp}, FN {scores.fn}; "
+        f"precision {scores.precision:.3f}, recall {scores.recall:.3f}, F1 {scores.f1:.3f}; "
+        f"wrote {out / 'intervals.csv'}, {out / 'scores.json'}"
+    )

@@ -35,6 +35,7 @@ from microexp.data.megc2019 import PARTS
 from microexp.data.registry import DATASETS, open_dataset
 from microexp.data.schema import COLUMNS, EVALUATE, ROLE, TRAIN, SampleTable, build_table, concat_tables
 from microexp.data.splitters import SPLITTERS, Fold, evaluated_rows, make_splitter
+from microexp.data.synthetic_long import LongVideoSettings, write_long_videos
 from microexp.data.synthetic_render import SyntheticSettings
 from microexp.data.synthetic_write import write_database
 from microexp.errors import DataError
@@ -62,6 +63,10 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "ckplus48": lambda root: write_ckplus48(root, CK48_TEN),
     "jaffe": lambda root: write_jaffe(root, JAFFE_FIVE),
     "fer2013": _fer2013,
+    "synthetic-long": lambda root: write_long_videos(
+        root, LongVideoSettings(videos=2, seconds=5, fps=50, micro_expressions=1, head_turns=0,
+                                macro_expressions=0, face_absences=0, blinks_per_minute=0)
+    ),
     "synthetic": lambda root: write_database(root, SyntheticSettings(subjects=2, clips_per_class=1, fps=100)),
 }
 # A composite's rows carry the part they come from in ``dataset``, and so in their clip ids.

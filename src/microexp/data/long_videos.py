@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from microexp.data.base import DatabaseAdapter, numbered_frames
-from microexp.errors import DataError, DataNotFoundError
+from microexp.errors import ConfigError, DataError, DataNotFoundError
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,14 @@ class LongVideoAdapter(DatabaseAdapter):
     """An adapter whose sheet rows are expressions inside long recordings (``frames_span_recording``)."""
 
     frames_span_recording = True
-    fps: ClassVar[float]
+    fps: ClassVar[float]  # the database's frame rate; a copy recorded at another rate passes ``fps=``
+
+    def __init__(self, root=None, *, sheet=None, fps: float | None = None):
+        super().__init__(root, sheet=sheet)
+        if fps is not None:
+            if not fps > 0:
+                raise ConfigError(f"{self.title}: fps must be positive, got {fps}")
+            self.fps = float(fps)
 
     def recording_folders(self) -> list[tuple[str, Path]]:
         """(subject, folder) of every recording of the copy, annotated or not."""

@@ -20,6 +20,7 @@ from microexp.data.samm_long import SAMMLong
 from microexp.data.schema import SampleTable
 from microexp.data.smic import SMIC
 from microexp.data.synthetic import SyntheticMicroExpressions
+from microexp.data.synthetic_long import SyntheticLongVideos
 from microexp.errors import ConfigError
 
 DATASETS = {
@@ -28,6 +29,7 @@ DATASETS = {
         *(MEGC2019, CASME2, SAMM, SMIC, CASME2Long, SAMMLong, CASME3PartA, CASME3PartC, MMEW, DFME, MEGC2019Composite),
         *(CKPlus, CKPlusStills, CKPlus48, JAFFE, FER2013),  # macro-expressions: CK+ sequences, then stills
         SyntheticMicroExpressions,
+        SyntheticLongVideos,
     )
 }
 

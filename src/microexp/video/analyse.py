@@ -118,6 +118,12 @@ def default_spotter(fps: float, options: Mapping[str, Any]) -> SpotterLike:
     return Spotter(fps, **{"stride": stride, **options})
 
 
+def tracker_for(spotter: SpotterLike, tracker: TrackerSettings) -> TrackerSettings:
+    """The tracker settings to feed ``spotter`` with: the points fitted as often as the spotter reads frames
+    (more often would cost time for nothing), detection paced by the video's rate (:func:`paced`)."""
+    return paced(tracker, float(getattr(spotter, "fps", math.nan)), fit_every=int(getattr(spotter, "stride", 1)))
+
+
 def analyse_video(
     source: str | Path,
     bundle: Predictor,
@@ -137,8 +143,7 @@ def analyse_video(
     if not math.isfinite(info.fps) or info.fps <= 0:
         raise ConfigError(f"{source}: the video declares no frame rate; analyse needs one to time the spotting")
     spotter = make_spotter(info.fps, dict(spotter_options or {}))
-    # the spotter reads every stride-th frame: fitting the points more often would cost time for nothing
-    tracker = paced(tracker, info.fps, fit_every=int(getattr(spotter, "stride", 1)))
+    tracker = tracker_for(spotter, tracker)
     log = TrackLog()
     for frame, face in track_stream(source, tracker):
         log.add(frame.index, frame.time, face)

@@ -7,8 +7,9 @@ The method is the feature-difference idea of the MEGC spotting baselines (Moilan
    ``k`` frames earlier to this one gives every pixel's displacement over ``k`` frames, where ``k`` is half
    the expected micro-expression duration (``duration`` seconds) at the video's frame rate;
 2. the flow is averaged in each of the 36 landmark regions of :mod:`microexp.features.regions`, and the
-   mean flow of the nose regions (a rigid part of the face) is subtracted, so what remains is the face's
-   own deformation, not the head's motion nor the residual of the tracker's alignment;
+   affine motion that best fits the regions (robustly: regions an expression moved are left out of the
+   second fit) is subtracted, so what remains is the face's own deformation, not the head's translation,
+   rotation or turn, nor the residual of the tracker's alignment;
 3. the score of frame ``t`` is, per region, how far its position ``p`` went away from ``p(t - k)`` and
    came back by ``p(t + k)``: the smaller of ``p(t) - p(t-k)`` and ``p(t) - p(t+k)`` along their common
    direction (:func:`_excursion`). It is large when the face moves and returns within about ``2k`` frames,
@@ -19,9 +20,9 @@ The method is the feature-difference idea of the MEGC spotting baselines (Moilan
    blinks move the eyelids on the micro-expression's time scale, and an interval in which the eye regions
    moved more than the rest (``blink_ratio``) is a blink and dropped;
 5. :meth:`Spotter.finish` thresholds the signal at ``max(min_score, median + mad_factor · MAD)`` of the
-   video's own signal, keeps peaks at least ``k`` frames apart, and grows each into the frames whose score
-   is at least ``extent`` of its peak; intervals longer than ``max_duration`` seconds are dropped (a
-   micro-expression lasts 0.5 s at most).
+   video's own signal, keeps peaks at least ``k`` frames apart, grows each into the frames whose score
+   is at least ``extent`` of its peak and then by ``widen`` × ``k`` frames on each side; intervals longer
+   than ``max_duration`` seconds are dropped (a micro-expression lasts 0.5 s at most).
 
 Memory: only the last ``k + 1`` shrunk crops and region vectors are kept; per frame, the score and a flag
 (face or not) are stored, O(frames) scalars. Frames without a face (or missing indices: a frame that
@@ -73,11 +74,13 @@ class Spotter:
     - ``eye_weight``: weight of the eye regions' scores (default 0: blinks ignored).
     - ``blink_ratio``: an interval is a blink, and dropped, when the largest eye region score in it is at
       least this multiple of its own peak score (default 1: the eyes moved more than the rest of the face).
-    - ``min_score``: the lowest threshold, in pixels of displacement at ``work_size`` (default 0.12; set on
-      generated training videos, never on evaluated ones: docs/results/spotting.md).
+    - ``min_score``: the lowest threshold, in pixels of displacement at ``work_size`` (default 0.15).
     - ``mad_factor``: the threshold is at least median + ``mad_factor`` × 1.4826 × MAD of the video's own
-      signal (default 6).
+      signal (default 8). Both defaults were chosen by F1 on generated training videos (seed 1 of
+      benchmarks/spotting.py), never on the videos evaluated: docs/results/spotting.md.
     - ``extent``: an interval is the frames around a peak scoring at least this fraction of it (default 0.5).
+    - ``widen``: each interval is widened by this multiple of ``k`` (in frames) on each side (default 0.5:
+      the score rises about ``k/2`` after a movement starts and falls ``k/2`` before it ends).
     - ``max_duration``: longest interval kept, in seconds (default 0.6).
     """
 
@@ -92,8 +95,9 @@ class Spotter:
         top_regions: int = 4,
         eye_weight: float = 0.0,
         blink_ratio: float = 1.0,
-        min_score: float = 0.12,
-        mad_factor: float = 6.0,
+        widen: float = 0.5,
+        min_score: float = 0.15,
+        mad_factor: float = 8.0,
         extent: float = 0.5,
         max_duration: float = 0.6,
     ) -> None:
@@ -108,24 +112,15 @@ class Spotter:
                 f"stride must be at least 1, work_size at least 32 and top_regions in 1-{len(REGION_NAMES)}; "
                 f"got {stride}, {work_size}, {top_regions}"
             )
-        if blink_ratio <= 0:
-            raise ConfigError(f"blink_ratio must be positive, got {blink_ratio}")
-        if eye_weight < 0 or min_score < 0 or mad_factor < 0 or not 0 < extent < 1 or max_duration <= 0:
-            raise ConfigError(
-                "eye_weight, min_score and mad_factor must be at least 0, extent in (0, 1) and max_duration "
-                f"positive; got {eye_weight}, {min_score}, {mad_factor}, {extent}, {max_duration}"
-            )
+        if eye_weight < 0:
+            raise ConfigError(f"eye_weight must be at least 0, got {eye_weight}")
+        self.rule = IntervalRule(min_score, mad_factor, extent, max_duration, blink_ratio, widen)
         self.fps = float(fps)
         self.stride = stride
         self.k = max(1, int(round(duration * fps / 2 / stride)))
         self.work_size = work_size
         self.top_regions = top_regions
         self.eye_weight = eye_weight
-        self.blink_ratio = blink_ratio
-        self.min_score = min_score
-        self.mad_factor = mad_factor
-        self.extent = extent
-        self.max_duration = max_duration
         self._solver = cv2.DISOpticalFlow_create(cv2.DISOpticalFlow_PRESET_ULTRAFAST)
         self._solver.setFinestScale(finest_scale)
         self._scores = array("d")  # per frame index; NaN until scored
@@ -204,21 +199,19 @@ class Spotter:
         ) / np.maximum(self._counts, 1)[:, None]
         eyes = np.isin(np.arange(len(REGION_NAMES)), [REGION_NAMES.index(n) for n in EYE_REGIONS])
         self._fit_weights = (present & ~eyes).astype(np.float64)
-        # a region's displacement under a small rotation about the face's centre is angle × this
-        self._centres = centres - (self._fit_weights @ centres) / self._fit_weights.sum()
-        self._lever = np.stack([-self._centres[:, 1], self._centres[:, 0]], axis=1)
+        self._centres = (centres - self.work_size / 2) / self.work_size  # centred and of unit scale: a stable fit
         self._weights = np.where(eyes, self.eye_weight, 1.0) * present
         self._eyes = eyes & present
 
     def _region_motion(self, earlier: np.ndarray, crop: np.ndarray) -> np.ndarray:
-        """(regions, 2): each region's mean flow from ``earlier`` to ``crop``, less the head's rigid motion."""
+        """(regions, 2): each region's mean flow from ``earlier`` to ``crop``, less the head's motion."""
         flow = self._solver.calc(earlier, crop, None).reshape(-1, 2)
         bins = len(REGION_NAMES) + 1
         sums = np.stack(
             [np.bincount(self._regions, flow[:, 0], bins)[:-1], np.bincount(self._regions, flow[:, 1], bins)[:-1]],
             axis=1,
         )
-        return _rigid_residual(sums / np.maximum(self._counts, 1)[:, None], self._lever, self._fit_weights)
+        return _head_residual(sums / np.maximum(self._counts, 1)[:, None], self._centres, self._fit_weights)
 
     def _add_motion(self, index: int, motion: np.ndarray) -> None:
         self._motions.append((index, motion))
@@ -249,43 +242,90 @@ class Spotter:
             run[known[-1] + 1 :] = 0.0
         return scores
 
+    @property
+    def eye_signal(self) -> np.ndarray:
+        """Per-frame largest eye region score (NaN where not computed): what tells a blink."""
+        return np.frombuffer(self._eye_scores, dtype=np.float64).copy()
+
     def threshold(self, signal: np.ndarray | None = None) -> float:
-        """The score a peak must exceed: ``max(min_score, median + mad_factor · 1.4826 · MAD)``."""
-        values = self.signal if signal is None else signal
-        values = values[np.isfinite(values)]
+        """The score a peak must exceed on this video."""
+        return self.rule.threshold(self.signal if signal is None else signal)
+
+    def finish(self) -> list[Interval]:
+        """The spotted intervals, in time order; none contains a frame without a face."""
+        return self.rule.intervals(self.signal, self.eye_signal, self.fps, self.k * self.stride)
+
+
+@dataclass(frozen=True)
+class IntervalRule:
+    """How a spotting signal becomes intervals (the options of :class:`Spotter` of the same names); kept
+    apart from the streaming so thresholds can be chosen on training videos' signals without a second pass."""
+
+    min_score: float = 0.15
+    mad_factor: float = 8.0
+    extent: float = 0.5
+    max_duration: float = 0.6
+    blink_ratio: float = 1.0
+    widen: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.min_score < 0 or self.mad_factor < 0 or not 0 < self.extent < 1 or self.max_duration <= 0:
+            raise ConfigError(
+                "min_score and mad_factor must be at least 0, extent in (0, 1) and max_duration positive; got "
+                f"{self.min_score}, {self.mad_factor}, {self.extent}, {self.max_duration}"
+            )
+        if self.blink_ratio <= 0 or self.widen < 0:
+            raise ConfigError(
+                f"blink_ratio must be positive and widen at least 0, got {self.blink_ratio}, {self.widen}"
+            )
+
+    def threshold(self, signal: np.ndarray) -> float:
+        """``max(min_score, median + mad_factor · 1.4826 · MAD)`` of the video's own signal."""
+        values = signal[np.isfinite(signal)]
         if len(values) == 0:
             return float("inf")
         median = float(np.median(values))
         spread = 1.4826 * float(np.median(np.abs(values - median)))
         return max(self.min_score, median + self.mad_factor * spread)
 
-    def finish(self) -> list[Interval]:
-        """The spotted intervals, in time order; none contains a frame without a face."""
+    def intervals(self, signal: np.ndarray, eyes: np.ndarray, fps: float, distance: int) -> list[Interval]:
+        """Peaks above the threshold, at least ``distance`` frames apart, each grown into the frames scoring
+        at least ``extent`` of it, then by ``widen`` × ``distance`` frames on each side; too long ones and
+        blinks dropped. No interval holds a NaN (face-less) frame."""
         from scipy.signal import find_peaks
 
-        signal = self.signal
         threshold = self.threshold(signal)
         if not np.isfinite(threshold):
             return []
-        filled = np.where(np.isfinite(signal), signal, 0.0)
-        eyes = np.frombuffer(self._eye_scores, dtype=np.float64)
-        peaks, _ = find_peaks(filled, height=threshold, distance=self.k * self.stride)
-        longest = self.max_duration * self.fps
+        face = np.isfinite(signal)
+        filled = np.where(face, signal, 0.0)
+        eyes = np.where(np.isfinite(eyes), eyes, 0.0)
+        peaks, _ = find_peaks(filled, height=threshold, distance=max(1, distance))
+        longest = self.max_duration * fps
         intervals: list[Interval] = []
         for peak in peaks:
             level = self.extent * filled[peak]
             onset, offset = peak, peak
-            while onset > 0 and filled[onset - 1] >= level and np.isfinite(signal[onset - 1]):
+            while onset > 0 and face[onset - 1] and filled[onset - 1] >= level:
                 onset -= 1
-            while offset < len(filled) - 1 and filled[offset + 1] >= level and np.isfinite(signal[offset + 1]):
+            while offset < len(filled) - 1 and face[offset + 1] and filled[offset + 1] >= level:
                 offset += 1
-            if offset - onset + 1 > longest:
+            if eyes[onset : offset + 1].max() >= self.blink_ratio * filled[peak]:
                 continue
-            if np.nanmax(eyes[onset : offset + 1], initial=0.0) >= self.blink_ratio * filled[peak]:
+            # the score needs the face away from both p(t - k) and p(t + k), so it rises about k/2 after the
+            # movement starts and falls k/2 before it ends: widen by as much, within the face's run
+            margin = int(round(self.widen * distance))
+            for _ in range(margin):
+                if onset > 0 and face[onset - 1]:
+                    onset -= 1
+                if offset < len(filled) - 1 and face[offset + 1]:
+                    offset += 1
+            if offset - onset + 1 > longest:
                 continue
             if intervals and onset <= intervals[-1].offset:  # one event seen as two peaks: keep the higher
                 if filled[peak] > intervals[-1].score:
-                    intervals[-1] = Interval(min(onset, intervals[-1].onset), int(peak), offset, float(filled[peak]))
+                    first = min(onset, intervals[-1].onset)
+                    intervals[-1] = Interval(int(first), int(peak), int(offset), float(filled[peak]))
                 continue
             intervals.append(Interval(int(onset), int(peak), int(offset), float(filled[peak])))
         return intervals
@@ -297,17 +337,19 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def _rigid_residual(motion: np.ndarray, lever: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``motion`` (regions × 2) less the rigid motion (shift and small rotation) that fits it best, fitted
-    twice: the second fit leaves out the regions the first left far from it, which are those an expression
-    moved, so the reference is the face's rigid part, whichever regions that is."""
+def _head_residual(motion: np.ndarray, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``motion`` (regions × 2) less the affine motion of the region centres that fits it best: what a
+    head's translation, rotation, zoom and turn (whose 2-D trace is a squeeze) do to an aligned face.
+    Fitted twice: the second fit leaves out the regions the first left far from it, which are those an
+    expression moved, so the reference is the face's rigid part, whichever regions that is."""
+    design = np.concatenate([centres, np.ones((len(centres), 1))], axis=1)  # (regions, 3): x, y, 1
     residual, fit = motion, weights
     for _ in range(2):
-        if fit.sum() == 0:
+        if np.count_nonzero(fit) < 6:
             break
-        shift = fit @ motion / fit.sum()
-        angle = fit @ np.einsum("ij,ij->i", motion - shift, lever) / max(fit @ (lever**2).sum(axis=1), 1e-9)
-        residual = motion - shift - angle * lever
+        root = np.sqrt(fit)[:, None]
+        affine, *_ = np.linalg.lstsq(design * root, motion * root, rcond=None)  # (3, 2)
+        residual = motion - design @ affine
         size = np.linalg.norm(residual, axis=1)
         fit = fit * (size <= 2.5 * np.median(size[fit > 0]) + 1e-6)
     return residual
@@ -323,3 +365,27 @@ def _excursion(away: np.ndarray, back: np.ndarray) -> np.ndarray:
     total = away + back
     direction = total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-9)
     return np.maximum(0.0, np.minimum((away * direction).sum(axis=1), (back * direction).sum(axis=1)))
+
+
+def parse_options(pairs: list[str]) -> dict[str, float | int]:
+    """``["min_score=0.2", "stride=1"]`` as the :class:`Spotter` keywords they name, typed like their defaults;
+    an unknown name or a value that is not a number is an error listing what is accepted."""
+    import inspect
+
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(Spotter.__init__).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    options: dict[str, float | int] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        name = name.strip()
+        if name not in defaults or not value:
+            raise ConfigError(f"spotter option {pair!r}: expected NAME=VALUE with NAME one of {sorted(defaults)}")
+        kind = type(defaults[name])
+        try:
+            options[name] = kind(value) if kind is int else float(value)
+        except ValueError:
+            raise ConfigError(f"spotter option {name}={value!r}: expected {kind.__name__}") from None
+    return options

@@ -1,0 +1,62 @@
+"""Tracking and spotting a generated long video: a corrupt frame, a face that leaves and returns."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from microexp.data.synthetic_long import LongVideoSettings, SyntheticLongVideos, write_long_videos
+from microexp.video import spot_evaluation
+from microexp.video.spot_evaluation import evaluate_spotting, rescore, spot_video
+from microexp.video.spotting import IntervalRule
+
+
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory):
+    """A generated long video whose frame at the first micro-expression's apex is damaged, spotted."""
+    settings = LongVideoSettings(videos=1, seconds=8, fps=100, micro_expressions=2, head_turns=0,
+                                 macro_expressions=0, face_absences=1, blinks_per_minute=0, seed=11)
+    root = write_long_videos(tmp_path_factory.mktemp("long"), settings)
+    (video,) = SyntheticLongVideos(root).long_videos()
+    video.frames[video.intervals[0].apex].write_bytes(b"not a jpeg")
+    return root, video, spot_video(video)
+
+
+def test_a_corrupt_frame_is_reported_and_never_inside_an_interval(copy):
+    root, video, spotted = copy
+    broken = video.intervals[0].apex
+    assert spotted.undecodable == [broken]
+    assert np.isnan(spotted.signal[broken])
+    assert all(not i.onset <= broken <= i.offset for i in spotted.intervals)
+    # the other micro-expression is still found
+    other = video.intervals[1]
+    assert any(i.onset <= other.apex <= i.offset for i in spotted.intervals), spotted.intervals
+
+
+def test_no_interval_on_the_frames_the_face_is_away(copy):
+    root, video, spotted = copy
+    ((first, last),) = json.loads((root / "synthetic_long.json").read_text())["videos"]["001_1"]["face_absent"]
+    # the tracker loses the face while it is away (noticing it one frame late at most: its crop check)
+    assert np.isnan(spotted.signal[first + 1 : last + 1]).all()
+    # however low the threshold, no interval reaches a face-less frame
+    for interval in rescore([spotted], IntervalRule(min_score=0.0, mad_factor=0.0)).videos[0].intervals:
+        assert np.isfinite(spotted.signal[interval.onset : interval.offset + 1]).all(), interval
+
+
+def test_an_evaluation_resumes_from_the_videos_it_has_done(copy, tmp_path, monkeypatch):
+    root, video, _ = copy
+    first = evaluate_spotting([video], resume_dir=tmp_path)
+
+    def no_tracking(*args, **kwargs):
+        raise AssertionError("a video already done was tracked again")
+
+    monkeypatch.setattr(spot_evaluation, "FaceTracker", no_tracking)
+    again = evaluate_spotting([video], resume_dir=tmp_path)
+    assert again.videos[0].intervals == first.videos[0].intervals
+    assert again.videos[0].undecodable == first.videos[0].undecodable
+    np.testing.assert_array_equal(again.videos[0].signal, first.videos[0].signal)
+    # other options are another evaluation: the video is spotted again
+    with pytest.raises(AssertionError, match="tracked again"):
+        evaluate_spotting([video], {"min_score": 0.3}, resume_dir=tmp_path)
