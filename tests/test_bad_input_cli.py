@@ -13,7 +13,8 @@ Cases per command (``CASES`` below; ``test_every_command_is_covered`` keeps the 
     score     MEGC logs: labels -1 and 7 in a 3-class log, a clip line missing a field, a repeated clip,
               non-UTF-8 bytes, a clip before any header, missing file, a folder, no predictions, --classes 1
     check     a missing file (exit 1), a list that is not UTF-8, unknown database, missing folder
-    flow, preprocess, dynamic-image, predict, demo, explain   option values and missing paths
+    flow, preprocess, dynamic-image, predict, analyse, spot-evaluate, demo, explain   option values and
+              missing paths
 """
 
 from __future__ import annotations
@@ -272,6 +273,13 @@ CASES = {
     ],
     "predict": [
         (["predict", "{root}/nowhere.mp4", "--model", "{root}"], "nowhere.mp4 does not exist"),
+    ],
+    "analyse": [
+        (["analyse", "{root}/nowhere.mp4", "--model", "{root}"], "nowhere.mp4 does not exist"),
+        (["analyse", "{root}", "--model", "{root}"], "is not a file; give a video file"),
+    ],
+    "spot-evaluate": [
+        (["spot-evaluate", "--dataset", "megc2019", "--data-dir", "{root}"], "megc2019 is not a long-video database"),
     ],
     "demo": [
         (["demo", "--out", "{out}/demo", "--seeds", "x"], "--seeds expects integers"),
