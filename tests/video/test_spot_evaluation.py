@@ -38,8 +38,10 @@ def test_a_corrupt_frame_is_reported_and_never_inside_an_interval(copy):
 def test_no_interval_on_the_frames_the_face_is_away(copy):
     root, video, spotted = copy
     ((first, last),) = json.loads((root / "synthetic_long.json").read_text())["videos"]["001_1"]["face_absent"]
-    # the tracker loses the face while it is away (noticing it one frame late at most: its crop check)
-    assert np.isnan(spotted.signal[first + 1 : last + 1]).all()
+    # the tracker loses the face while it is away, give or take a frame at each edge: it notices the face leave
+    # one frame late at most (its crop check), and the generator calls a face away until 75% of its landmark
+    # box is in view, which the tracker's fitted points (75% inside the frame) can reach a frame earlier
+    assert np.isnan(spotted.signal[first + 1 : last]).all()
     # however low the threshold, no interval reaches a face-less frame
     for interval in rescore([spotted], IntervalRule(min_score=0.0, mad_factor=0.0)).videos[0].intervals:
         assert np.isfinite(spotted.signal[interval.onset : interval.offset + 1]).all(), interval
