@@ -99,12 +99,13 @@ def probe(source: str | Path) -> VideoInfo:
         )
 
 
-def stream_frames(source: str | Path, start_time: float = 0.0) -> Iterator[StreamFrame]:
+def stream_frames(source: str | Path, start_time: float = 0.0, warn: bool = True) -> Iterator[StreamFrame]:
     """Every frame of a video file (or frame folder) in presentation order, from ``start_time`` seconds.
 
     Starting later seeks to the key frame before ``start_time`` and decodes from there; indices stay those of
     the whole video only when reading from the start, so a seek is for re-reading frames whose times are
-    known (:func:`read_span`)."""
+    known (:func:`read_span`). ``warn``: name the frames that cannot be decoded (a re-read does not: the
+    first pass has named them, and frames just after a seek can lack their references)."""
     source = Path(source)
     if source.is_dir():
         yield from _folder_frames(source)
@@ -118,7 +119,7 @@ def stream_frames(source: str | Path, start_time: float = 0.0) -> Iterator[Strea
         origin = stream.start_time if stream.start_time is not None else 0
         if start_time > 0:
             container.seek(int(origin + start_time / base), stream=stream, backward=True)
-        frames = _FrameCounter(source, origin, base)
+        frames = _FrameCounter(source, origin, base, warn)
         packets = container.demux(stream)
         while True:
             try:
@@ -177,8 +178,8 @@ class _FrameCounter:
     image) leaves a gap that is named in a warning, so the frames after it keep their true indices. Frames
     come out in presentation order, so only the packets not yet shown are remembered: memory stays flat."""
 
-    def __init__(self, source: Path, origin: int, base) -> None:
-        self.source, self.origin, self.base = source, origin, base
+    def __init__(self, source: Path, origin: int, base, warn: bool = True) -> None:
+        self.source, self.origin, self.base, self.warn = source, origin, base, warn
         self.index = 0  # of the next frame
         self._pending: list[int] = []  # time stamps of packets demuxed and not yet shown, sorted
         self._errors: dict[int, str] = {}
@@ -199,11 +200,13 @@ class _FrameCounter:
             self._skip(None, str(error))
 
     def _skip(self, pts: int | None, why: str | None) -> None:
+        self.index += 1
+        if not self.warn:
+            return
         logger.warning(
-            "%s: frame %d (%.3f s) cannot be decoded (%s); skipped", self.source, self.index, self._seconds(pts),
+            "%s: frame %d (%.3f s) cannot be decoded (%s); skipped", self.source, self.index - 1, self._seconds(pts),
             why or "the codec gave no picture for it",
         )
-        self.index += 1
 
     def decoded(self, frame) -> StreamFrame:
         pts = frame.pts
@@ -236,7 +239,7 @@ def read_span(
                 spill.add(frame.index, frame.grey())
     else:
         wanted = {float(times[i]): i for i in range(first, last + 1) if not math.isnan(times[i])}
-        for frame in stream_frames(source, start_time=float(times[first])):
+        for frame in stream_frames(source, start_time=float(times[first]), warn=False):
             index = wanted.get(frame.time)
             if index is not None:
                 spill.add(index, frame.grey())
