@@ -24,7 +24,7 @@ The method is the feature-difference idea of the MEGC spotting baselines (Moilan
    is at least ``extent`` of its peak and then by ``widen`` × ``k`` frames on each side; intervals longer
    than ``max_duration`` seconds are dropped (a micro-expression lasts 0.5 s at most).
 
-Memory: only the last ``k + 1`` shrunk crops and region vectors are kept; per frame, the score and a flag
+Memory: only the last ``k`` shrunk crops and ``k + 1`` region vectors are kept; per frame, the score and a flag
 (face or not) are stored, O(frames) scalars. Frames without a face (or missing indices: a frame that
 could not be decoded) break the window; scores restart ``k`` processed frames after the face returns, and
 no interval ever contains a frame without a face.
@@ -133,7 +133,7 @@ class Spotter:
 
     def _reset_run(self) -> None:
         """A face run ends (no face, a missing frame): nothing before it is compared with what follows."""
-        self._crops: deque[np.ndarray] = deque(maxlen=self.k + 1)
+        self._crops: deque[np.ndarray] = deque(maxlen=self.k)  # the last k processed crops
         self._motions: deque[tuple[int, np.ndarray]] = deque(maxlen=self.k + 1)  # (frame index, regions × 2)
         self._regions: np.ndarray | None = None
         self._counts: np.ndarray | None = None
@@ -164,7 +164,7 @@ class Spotter:
         if self._regions is None:
             scale = (self.work_size / face.shape[1], self.work_size / face.shape[0])
             self._start_run(np.asarray(landmarks, dtype=np.float64) * scale)
-        if len(self._crops) == self.k + 1:
+        if len(self._crops) == self.k:  # the crop k processed frames back is the oldest kept
             self._add_motion(index, self._region_motion(self._crops[0], crop))
         self._crops.append(crop)
 
