@@ -8,6 +8,7 @@ from microexp.models import (  # noqa: F401
     frames3d,
     li_regions,
     linear,
+    micro_macro,
     offapexnet,
     ststnet,
     svm,
