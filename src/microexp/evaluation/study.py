@@ -294,17 +294,18 @@ def check_model_builds(spec: RunSpec, num_classes: int) -> None:
 
 def check_inputs(spec: RunSpec, table: SampleTable) -> None:
     """Raise now when the table cannot give the model's inputs (a flow model on a table without frames)."""
-    from microexp.inputs.registry import builder_for
+    from microexp.inputs.registry import row_builders
 
+    default = InputSettings()
     for input_spec in get_model_info(spec.model).inputs.values():
-        builder = builder_for(input_spec, table.samples, table.name)
-        default = InputSettings()
-        changed = [n for n in builder.fixed_settings if getattr(spec.inputs, n) != getattr(default, n)]
-        if changed:
-            raise ConfigError(
-                f"{table.name} ships its {input_spec.builder} inputs already made: inputs.{', inputs.'.join(changed)} "
-                "cannot change them; leave them out, or compute the inputs from the database's frames instead"
-            )
+        for builder in dict.fromkeys(row_builders(input_spec, table.samples, table.name)):
+            changed = [n for n in builder.fixed_settings if getattr(spec.inputs, n) != getattr(default, n)]
+            if changed:
+                raise ConfigError(
+                    f"{table.name} ships its {input_spec.builder} inputs already made: inputs."
+                    f"{', inputs.'.join(changed)} cannot change them; leave them out, or compute the inputs from "
+                    "the database's frames instead"
+                )
 
 
 def _stages(spec: RunSpec):

@@ -32,7 +32,7 @@ import pandas as pd
 from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError, DataNotFoundError
 from microexp.files import write_json
-from microexp.inputs.registry import Builder, Progress, builder_for
+from microexp.inputs.registry import Builder, Progress, row_builders
 from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.preprocess.cache import ArrayCache
 from microexp.threads import one_thread
@@ -126,9 +126,9 @@ def build_inputs(
     queued: set[str] = set()
     resolved = [settings.resolve_for_row(row) for row in rows]
     for name, spec in specs.items():
-        builder = builder_for(spec, table.samples, table.name)
+        builders = row_builders(spec, table.samples, table.name)
         paths[name] = []
-        for row, row_settings in zip(rows, resolved, strict=True):
+        for builder, row, row_settings in zip(builders, rows, resolved, strict=True):
             path = cache.path(entry_key(builder, spec, row_settings, builder.sources(row, row_settings)))
             paths[name].append(str(path))
             if not path.is_file() and str(path) not in queued:  # identical clips are built once

@@ -48,6 +48,10 @@ class SampleDataset:
         self.subjects = samples["subject"].to_numpy()
         self.clip_ids = samples["clip_id"].tolist()
         self.domains = (samples["domain"] if "domain" in samples.columns else samples["dataset"]).astype(str).to_numpy()
+        # a table of one database is all evaluated rows; a study's concatenation says each row's role
+        self.roles = (
+            samples["role"].astype(str).to_numpy() if "role" in samples.columns else np.full(len(samples), "evaluate")
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -84,6 +88,7 @@ class ArrayDataset:
         labels: Sequence[int],
         subjects: Sequence[str] | None = None,
         domains: Sequence[str] | None = None,
+        roles: Sequence[str] | None = None,
     ) -> None:
         self.inputs = {name: np.asarray(x, dtype=np.float32) for name, x in inputs.items()}
         sizes = {len(x) for x in self.inputs.values()} | {len(labels)}
@@ -94,6 +99,7 @@ class ArrayDataset:
         count = len(self.labels)
         self.subjects = np.asarray(subjects if subjects is not None else np.arange(count).astype(str))
         self.domains = np.asarray(domains if domains is not None else ["data"] * count).astype(str)
+        self.roles = np.asarray(roles if roles is not None else ["evaluate"] * count).astype(str)
         self.clip_ids = [str(i) for i in range(count)]
 
     def __len__(self) -> int:

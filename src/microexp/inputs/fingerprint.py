@@ -20,7 +20,7 @@ import numpy as np
 from microexp.data.schema import SampleTable
 from microexp.errors import DataNotFoundError
 from microexp.files import write_json
-from microexp.inputs.registry import builder_for
+from microexp.inputs.registry import row_builders
 from microexp.inputs.spec import InputSettings, InputSpec
 
 HASHES_FILE = "file_hashes.json"
@@ -76,13 +76,14 @@ def data_fingerprint(
     made from with ``settings``."""
     hashes = FileHashes(cache_dir)
     samples = table.samples
-    builders = {name: builder_for(spec, samples, table.name) for name, spec in specs.items()}
+    builders = {name: row_builders(spec, samples, table.name) for name, spec in specs.items()}
     columns = [column for column in ANNOTATIONS if column in samples]
     clips: dict[str, dict[str, str]] = {}
-    for row in samples.to_dict("records"):
+    for position, row in enumerate(samples.to_dict("records")):
         row_settings = settings.resolve_for_row(row)
         digest = hashlib.sha256()
-        for name, builder in builders.items():
+        for name, of_rows in builders.items():
+            builder = of_rows[position]
             digest.update(name.encode())
             for part in builder.sources(row, row_settings):
                 if isinstance(part, np.ndarray):

@@ -104,6 +104,20 @@ def builder_for(spec: InputSpec, samples: pd.DataFrame, table_name: str = "the t
     )
 
 
+def row_builders(spec: InputSpec, samples: pd.DataFrame, table_name: str = "the table") -> list[Builder]:
+    """The builder of ``spec`` for each row, chosen per source database of a study's concatenated table
+    (its ``domain`` column): the composite ships its flows while CK+ beside it has frames to compute them
+    from. A table of one database has one builder for every row."""
+    if "domain" not in samples.columns:
+        return [builder_for(spec, samples, table_name)] * len(samples)
+    domains = samples["domain"].astype(str).to_numpy()
+    chosen = {
+        domain: builder_for(spec, samples[domains == domain], f"{table_name} ({domain})")
+        for domain in dict.fromkeys(domains)
+    }
+    return [chosen[domain] for domain in domains]
+
+
 def builder_kind(spec: InputSpec) -> str:
     _ensure_builtin_builders_loaded()
     return _BUILDERS[spec.builder][0].kind

@@ -90,6 +90,17 @@ class _Batches:
         }
 
 
+def domain_codes(dataset: SampleDataset) -> np.ndarray:
+    """Each sample's table as an integer, for models whose loss uses it: the evaluated tables' domains
+    first, then the training-only tables' (macro-expression data), each group sorted by name. So code 0 is
+    the evaluated database wherever a study has one, and a transfer model can tell its own rows (code 0)
+    from the rows it only learns from (codes 1 and up)."""
+    roles = dict(zip(dataset.domains, dataset.roles, strict=True))
+    order = sorted(set(dataset.domains), key=lambda domain: (roles[domain] != "evaluate", domain))
+    codes = {domain: code for code, domain in enumerate(order)}
+    return np.array([codes[d] for d in dataset.domains], dtype=np.int64)
+
+
 def train_model(
     name: str,
     train: SampleDataset,
@@ -157,9 +168,7 @@ def train_model(
     elif config.early_stopping_patience is not None:
         fit_rows, val_rows = SubjectValidationSplit(config.val_fraction, seed).split(groups)
     batches = _Batches(train, extra, device)
-    # each sample's table as an integer, for models whose loss uses it: this training set's domains, sorted
-    domain_codes = {d: i for i, d in enumerate(sorted(set(train.domains)))}
-    domains = torch.as_tensor([domain_codes[d] for d in train.domains], dtype=torch.long)
+    domains = torch.as_tensor(domain_codes(train), dtype=torch.long)
 
     weight = None
     if config.class_weighting:
