@@ -269,11 +269,12 @@ def _mean_std(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
 
 
-def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall_seconds: float) -> dict:
-    """Scores per seed on pooled predictions, then mean ± std (sample std) over seeds."""
+def pooled_scores(predictions: pd.DataFrame, num_classes: int) -> dict:
+    """Scores per seed on pooled predictions (all clips and each part), then mean ± std (sample std) over
+    seeds: ``uf1``, ``uar``, ``accuracy``, ``weighted_f1``, ``parts`` and ``per_seed``."""
     per_seed = {}
     for seed, rows in predictions.groupby("seed"):
-        scores = score_by_part(rows["label"], rows["prediction"], rows["part"], len(table.classes))
+        scores = score_by_part(rows["label"], rows["prediction"], rows["part"], num_classes)
         per_seed[int(seed)] = {part: s.as_dict() for part, s in scores.items()}
     seeds = sorted(per_seed)
     parts = sorted({p for s in per_seed.values() for p in s} - {"all"})
@@ -281,14 +282,7 @@ def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall
     def aggregate(part: str, metric: str) -> dict[str, float]:
         return _mean_std([per_seed[s][part][metric] for s in seeds])
 
-    summary = {
-        "dataset": table.name,
-        "model": model,
-        "classes": list(table.classes),
-        "seeds": seeds,
-        "n_clips": int(predictions["clip_id"].nunique()),
-        "n_folds": int(predictions["fold"].nunique()),
-        "wall_seconds": round(wall_seconds, 2),
+    return {
         "uf1": aggregate("all", "uf1"),
         "uar": aggregate("all", "uar"),
         "accuracy": aggregate("all", "accuracy"),
@@ -296,7 +290,20 @@ def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall
         "parts": {p: {m: aggregate(p, m) for m in ("uf1", "uar", "accuracy")} for p in parts if len(parts) > 1},
         "per_seed": per_seed,
     }
-    return summary
+
+
+def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall_seconds: float) -> dict:
+    """Scores per seed on pooled predictions, then mean ± std (sample std) over seeds."""
+    return {
+        "dataset": table.name,
+        "model": model,
+        "classes": list(table.classes),
+        "seeds": sorted(int(seed) for seed in predictions["seed"].unique()),
+        "n_clips": int(predictions["clip_id"].nunique()),
+        "n_folds": int(predictions["fold"].nunique()),
+        "wall_seconds": round(wall_seconds, 2),
+        **pooled_scores(predictions, len(table.classes)),
+    }
 
 
 class Stopwatch:
