@@ -356,7 +356,9 @@ def evaluate(
     _upgrade_old_record(out, spec, record)
     open_run(out, record, data=data, overwrite=overwrite)
     finished = count_finished_tasks(out)
-    if is_complete(out) and (not epoch_curves or count_finished_curves(out) == finished):
+    if epoch_curves:  # a task saved without its curve runs again
+        finished = min(finished, count_finished_curves(out))
+    if is_complete(out) and finished == count_finished_tasks(out):
         return json.loads((out / SUMMARY_FILE).read_text()), True
     if finished and on_resume is not None:
         on_resume(finished)
