@@ -143,3 +143,15 @@ def test_a_killed_leaderboard_run_resumed_gives_the_same_table(tiny_megc2019, tm
     tables = [pd.read_csv(out / "leaderboard.csv").drop(columns="train_seconds") for out in (interrupted, straight)]
     pd.testing.assert_frame_equal(*tables)
     assert (interrupted / "leaderboard.png").stat().st_size > 10_000
+
+
+def test_a_finished_run_without_curves_trains_again_to_the_same_predictions(tiny_megc2019, tmp_path):
+    spec = make_run_spec(dataset="megc2019", data_dir=tiny_megc2019, model="linear", seeds=[0])
+    evaluate(spec, tmp_path)
+    before = (tmp_path / PREDICTIONS_FILE).read_text()
+    assert not list(tmp_path.rglob("*.epochs.npz"))
+    _, complete = evaluate(spec, tmp_path, epoch_curves=True)
+    assert not complete and len(list(tmp_path.rglob("*.epochs.npz"))) == 6
+    assert (tmp_path / PREDICTIONS_FILE).read_text() == before
+    _, complete = evaluate(spec, tmp_path, epoch_curves=True)
+    assert complete
