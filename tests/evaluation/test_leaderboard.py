@@ -13,6 +13,7 @@ import pytest
 
 from conftest import subprocess_env
 from microexp.data.megc2019 import MEGC2019
+from microexp.data.splitters import LeaveOneSubjectOut
 from microexp.errors import ConfigError
 from microexp.evaluation.experiment import experiment_from_dict
 from microexp.evaluation.leaderboard import (
@@ -23,9 +24,12 @@ from microexp.evaluation.leaderboard import (
     write_leaderboard,
 )
 from microexp.evaluation.report import PREDICTIONS_FILE, TASKS_DIR, curve_path, read_epoch_curve, read_predictions
-from microexp.evaluation.runner import summarise
+from microexp.evaluation.runner import Task, run_task, run_task_watching_epochs, summarise
 from microexp.evaluation.selection import fold_positions, readings, seed_curves
 from microexp.evaluation.study import evaluate, make_run_spec
+from microexp.inputs import build_inputs
+from microexp.models import get_model_info
+from microexp.training.config import TrainConfig
 
 TINY_TRAINING = {"epochs": 3, "batch_size": 8}
 
@@ -155,3 +159,13 @@ def test_a_finished_run_without_curves_trains_again_to_the_same_predictions(tiny
     assert (tmp_path / PREDICTIONS_FILE).read_text() == before
     _, complete = evaluate(spec, tmp_path, epoch_curves=True)
     assert complete
+
+
+@pytest.mark.parametrize("model", ["fr", "ststnet"])
+def test_watching_the_epochs_leaves_the_training_as_it_is(tiny_megc2019, model):
+    table = build_inputs(MEGC2019(tiny_megc2019).load(), get_model_info(model).inputs)
+    fold = next(iter(LeaveOneSubjectOut().split(table)))
+    task = Task(model, 0, fold, TrainConfig.from_dict({**get_model_info(model).training, **TINY_TRAINING}))
+    watched = run_task_watching_epochs(task, table)
+    pd.testing.assert_frame_equal(watched.predictions, run_task(task, table))  # to the last digit
+    assert watched.curve.shape == (3, len(fold.test), 3)
