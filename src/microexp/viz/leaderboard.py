@@ -32,11 +32,12 @@ def plot_leaderboard(frame: pd.DataFrame, title: str):
     from matplotlib.figure import Figure  # not pyplot: no display or global state, safe in any process
 
     entries = list(frame["entry"])
-    figure = Figure(figsize=(9, 2.2 + 0.75 * len(entries)))
+    figure = Figure(figsize=(9, 2.2 + 0.9 * len(entries)))
     axes = figure.add_subplot()
-    height = 0.8 / len(BARS)
+    slots = len(BARS) + 1  # the bars, then the published figure on a line of its own so no label hides it
+    height = 0.8 / slots
     positions = np.arange(len(entries))
-    lowest = 1.0
+    drawn = []
     for index, (column, std, label, colour, hatch) in enumerate(BARS):
         values = frame[column].to_numpy(dtype=float)
         errors = frame[std].fillna(0).to_numpy(dtype=float)
@@ -48,18 +49,19 @@ def plot_leaderboard(frame: pd.DataFrame, title: str):
         )  # fmt: skip
         for y, value, error in zip(offset, values[shown], errors[shown], strict=True):
             axes.text(value + error + 0.005, y, f"{value:.3f}", va="center", fontsize=7)
-        if shown.any():
-            lowest = min(lowest, float(values[shown].min()))
+        drawn.extend(values[shown] + errors[shown])
     published = frame["published_uf1"].to_numpy(dtype=float)
     shown = ~np.isnan(published)
     if shown.any():
-        axes.scatter(
-            published[shown], positions[shown], marker="D", color="black", s=40, zorder=3, label="published UF1"
-        )
-        lowest = min(lowest, float(published[shown].min()))
+        offset = positions[shown] - 0.4 + height * (len(BARS) + 0.5)
+        axes.scatter(published[shown], offset, marker="D", color="black", s=30, zorder=3, label="published UF1")
+        for y, value in zip(offset, published[shown], strict=True):
+            axes.text(value + 0.008, y, f"{value:.3f}", va="center", fontsize=7)
+        drawn.extend(published[shown])
     axes.set_yticks(positions, entries)
     axes.invert_yaxis()  # the experiment file's order, top to bottom
-    axes.set_xlim(max(0.0, lowest - 0.1), 1.06)  # room for the labels of bars reaching 1
+    low, high = (min(drawn), max(drawn)) if drawn else (0.0, 1.0)
+    axes.set_xlim(max(0.0, low - 0.1), high + 0.06)  # room for the labels right of the bars
     axes.set_xlabel("UF1 on predictions pooled over all folds (mean over seeds; bars: std)")
     axes.set_title(title)
     axes.grid(axis="x", alpha=0.3)
