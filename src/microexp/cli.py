@@ -154,7 +154,9 @@ class _Reporter:
         self.progress.update(self.bars[what], completed=done, total=total)
 
 
-def _run_study(spec, out: Path, *, executor, workers: int, cache_dir: Path, overwrite: bool) -> dict:
+def _run_study(
+    spec, out: Path, *, executor, workers: int, cache_dir: Path, overwrite: bool, epoch_curves: bool = False
+) -> dict:
     """Cross-validate a run spec into ``out`` with progress bars; say when it resumes or was complete."""
     from microexp.evaluation.executors import LocalExecutor
     from microexp.evaluation.study import evaluate as evaluate_study
@@ -174,6 +176,7 @@ def _run_study(spec, out: Path, *, executor, workers: int, cache_dir: Path, over
             overwrite=overwrite,
             report=reporter,
             on_resume=resuming,
+            epoch_curves=epoch_curves,
         )
     if complete:
         console.print(f"{out} holds this run, finished: its scores follow (--overwrite redoes it)", soft_wrap=True)
@@ -285,34 +288,70 @@ def run_experiment(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Discard the experiment's runs; start again.")] = False,
 ) -> None:
     """Run every (dataset, model) of an experiment file into OUT/<dataset>/<model>, then compare the models
-    with the published figures (OUT/comparison.md and .csv). Every run is checked before the first starts.
+    with the published figures (OUT/comparison.md and .csv). With a leaderboard section, each run also
+    keeps its epoch curves and OUT/leaderboard.md, .csv and .png rank the models: published, honest and
+    test-fold-selected (bias) figures side by side. Every run is checked before the first starts.
     Rerunning resumes an interrupted experiment."""
     from microexp.evaluation.comparison import comparison_frame, display_rows, write_comparison
     from microexp.evaluation.executors import make_executor
     from microexp.evaluation.experiment import load_experiment
+    from microexp.evaluation.runner import Stopwatch
 
+    clock = Stopwatch()
     study = load_experiment(experiment, overrides or [])
     flags = {"executor": executor, "address": address, "workers": workers, "out": out}
     study = dataclasses.replace(study, **{key: value for key, value in flags.items() if value is not None})
     pool = make_executor(study.executor, workers=study.workers, address=study.address)
-    summaries = []
+    finished = []
     for run_dir, spec in study.runs():
         summary = _run_study(
-            spec, run_dir, executor=pool, workers=study.workers, cache_dir=cache_dir, overwrite=overwrite
+            spec,
+            run_dir,
+            executor=pool,
+            workers=study.workers,
+            cache_dir=cache_dir,
+            overwrite=overwrite,
+            epoch_curves=study.leaderboard is not None,
         )
         console.print(_scores_table(_run_title(summary), summary))
-        summaries.append(summary)
-    frame = comparison_frame(summaries)
+        finished.append((run_dir, spec, summary))
     title = f"{study.name}: mean ± std over seeds {list(study.seeds)}"
-    paths = write_comparison(study.out_dir, frame, title)
-    header, cells = display_rows(frame)
+    if study.leaderboard is not None:
+        _write_leaderboard(study, finished, title)
+    else:
+        frame = comparison_frame([summary for _, _, summary in finished])
+        paths = write_comparison(study.out_dir, frame, title)
+        _print_table(title, *display_rows(frame))
+        console.print(f"comparison written to {paths[0]} and {paths[1]}", soft_wrap=True)
+    console.print(f"wall time {clock.seconds:.1f} s", soft_wrap=True)
+
+
+def _print_table(title: str, header: list[str], cells: list[list[str]]) -> None:
     table = Table(title=title)
     for column in header:
         table.add_column(column, overflow="fold")
     for row in cells:
         table.add_row(*row)
     console.print(table)
-    console.print(f"comparison written to {paths[0]} and {paths[1]}", soft_wrap=True)
+
+
+def _write_leaderboard(study, finished, title: str) -> None:
+    from microexp.evaluation.leaderboard import FinishedRun, display_rows, leaderboard_frame, write_leaderboard
+    from microexp.viz.leaderboard import plot_leaderboard
+
+    runs = [FinishedRun(run_dir, spec.model, spec.model_options, summary) for run_dir, spec, summary in finished]
+    frame = leaderboard_frame(runs, study.leaderboard)
+    paths = write_leaderboard(study.out_dir, frame, title)
+    picture = write_figure(study.out_dir / "leaderboard.png", plot_leaderboard(frame, title), dpi=120)
+    header, cells, sources = display_rows(frame)
+    _print_table(title, header, cells)
+    for number, source in enumerate(sources, start=1):
+        console.print(f"[{number}] {source}", soft_wrap=True, highlight=False)
+    console.print(
+        "BIAS columns pick epochs with the test labels: they measure what selection adds, never a result.",
+        soft_wrap=True,
+    )
+    console.print(f"leaderboard written to {paths[0]}, {paths[1]} and {picture}", soft_wrap=True)
 
 
 @app.command()

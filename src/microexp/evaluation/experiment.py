@@ -23,6 +23,10 @@
         options: {}                # keyword options of the model
         training: {epochs: 200}    # TrainConfig fields, over the model's own defaults
       linear: {}
+    leaderboard:                   # optional: rank the models (evaluation/leaderboard.py); runs then keep
+      ensemble:                    # each fold's epoch curves for the test-fold selection (bias) columns
+        name: microexp-ensemble    # a row averaging these models' probabilities, fixed before measuring
+        members: [fr, ststnet, linear]
 
 Overrides (``microexp run FILE --set key=value``, the value read as YAML): ``section.key`` with a section
 of the run-spec grammar (``train.epochs=10``, ``model.dropout=0.3``, ``inputs.norm=magnitude``,
@@ -45,6 +49,7 @@ from typing import Any
 from microexp.data.registry import get_dataset
 from microexp.errors import ConfigError
 from microexp.evaluation.executors import EXECUTORS
+from microexp.evaluation.leaderboard import EnsembleSpec, LeaderboardSpec, check_leaderboard
 from microexp.evaluation.study import SECTIONS, RunSpec, StageSpec, TableSpec, make_run_spec
 from microexp.models.registry import get_model_info
 from microexp.textfiles import read_yaml
@@ -83,6 +88,7 @@ class Experiment:
     splitter_options: Mapping[str, Any] = field(default_factory=dict)
     train_tables: tuple[DatasetSpec, ...] = ()
     stages: tuple[StageSpec, ...] = ()
+    leaderboard: LeaderboardSpec | None = None
     section_overrides: tuple[str, ...] = ()  # ``train.epochs=10`` and the like, for every run
 
     def __post_init__(self) -> None:
@@ -90,6 +96,8 @@ class Experiment:
             raise ConfigError(f"executor: {self.executor!r} is unknown; expected one of {EXECUTORS}")
         if not isinstance(self.workers, int) or self.workers < 1:
             raise ConfigError(f"workers: expected a positive integer, got {self.workers!r}")
+        if self.leaderboard is not None:
+            check_leaderboard(self.leaderboard, [m.name for m in self.models], [d.name for d in self.datasets])
 
     @property
     def out_dir(self) -> Path:
@@ -236,7 +244,22 @@ def experiment_from_dict(values: Mapping[str, Any]) -> Experiment:
             f"stages: expected a list such as [{{domains: [ckplus]}}, {{domains: [megc2019]}}], got {stages!r}"
         )
     top["stages"] = tuple(_stage(entry, f"stages[{index}]") for index, entry in enumerate(stages))
+    if "leaderboard" in top:
+        top["leaderboard"] = _leaderboard(top["leaderboard"])
     return Experiment(**top)
+
+
+def _leaderboard(entry: Any) -> LeaderboardSpec:
+    spec = _check_keys(entry, LeaderboardSpec, "leaderboard")
+    if spec.get("ensemble") is None:
+        return LeaderboardSpec()
+    ensemble = _check_keys(spec["ensemble"], EnsembleSpec, "leaderboard.ensemble")
+    name, members = ensemble["name"], ensemble["members"]
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"leaderboard.ensemble.name: expected a row name such as microexp-ensemble, got {name!r}")
+    if not isinstance(members, list) or not all(isinstance(member, str) for member in members):
+        raise ConfigError(f"leaderboard.ensemble.members: expected a list of model names, got {members!r}")
+    return LeaderboardSpec(EnsembleSpec(name, tuple(members)))
 
 
 def _stage(entry: Any, where: str) -> StageSpec:

@@ -6,6 +6,8 @@ A run folder is written as the run goes, so an interrupted run can be resumed:
     config.json                          what is being run, written first; a resume must match it, and
                                          read the same data
     tasks/<model>/seed<N>/<fold>.csv     one finished task's predictions, each written atomically
+    tasks/<model>/seed<N>/<fold>.epochs.npz   with epoch curves (a leaderboard): the test fold's class
+                                         probabilities after every epoch, and the task's seconds
     predictions.csv, megc_seed<N>.txt    every task's predictions, once all are finished
     summary.json                         pooled scores, written last: its presence means complete
 """
@@ -18,11 +20,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from microexp.errors import ConfigError, DataError
 from microexp.evaluation.metrics import LogEntry, write_megc_log
-from microexp.files import write_json, write_text
+from microexp.files import atomic_path, write_json, write_text
 from microexp.inputs.fingerprint import describe_changes
 
 CONFIG_FILE = "config.json"
@@ -97,6 +100,24 @@ def task_path(out_dir: Path, model: str, seed: int, fold: str) -> Path:
     return out_dir / TASKS_DIR / model / f"seed{seed}" / f"{fold}.csv"
 
 
+def curve_path(out_dir: Path, model: str, seed: int, fold: str) -> Path:
+    return out_dir / TASKS_DIR / model / f"seed{seed}" / f"{fold}.epochs.npz"
+
+
+def write_epoch_curve(path: Path, curve: np.ndarray, clip_ids: np.ndarray, seconds: float) -> None:
+    """One task's epoch curve (epochs, test clips, classes), the clips it is of, and the task's seconds."""
+    with atomic_path(path) as temporary:
+        np.savez(temporary, curve=curve, clip_id=np.asarray(clip_ids, dtype=str), seconds=np.float64(seconds))
+
+
+def read_epoch_curve(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    """(curve, clip ids, seconds) as :func:`write_epoch_curve` wrote them."""
+    if not path.is_file():
+        raise DataError(f"{path} is missing: the run was made without epoch curves; rerun it as a leaderboard")
+    with np.load(path) as saved:
+        return saved["curve"], saved["clip_id"], float(saved["seconds"])
+
+
 def write_task_predictions(path: Path, predictions: pd.DataFrame) -> None:
     # Unrounded (predictions.csv keeps 6 decimals): the runner pools what it reads back from these files,
     # whether they were written by this invocation or an interrupted one.
@@ -117,6 +138,10 @@ def read_predictions(path: Path) -> pd.DataFrame:
 
 def count_finished_tasks(out_dir: Path) -> int:
     return sum(1 for _ in (out_dir / TASKS_DIR).rglob("*.csv"))
+
+
+def count_finished_curves(out_dir: Path) -> int:
+    return sum(1 for _ in (out_dir / TASKS_DIR).rglob("*.epochs.npz"))
 
 
 def megc_log_entries(predictions: pd.DataFrame) -> list[LogEntry]:

@@ -24,7 +24,13 @@ from microexp.data.splitters import Fold, LeaveOneSubjectOut, Splitter
 from microexp.errors import DataError
 from microexp.evaluation.executors import Executor, LocalExecutor
 from microexp.evaluation.metrics import score_by_part
-from microexp.evaluation.report import read_predictions, task_path, write_task_predictions
+from microexp.evaluation.report import (
+    curve_path,
+    read_predictions,
+    task_path,
+    write_epoch_curve,
+    write_task_predictions,
+)
 from microexp.inputs.build import build_inputs, input_column
 from microexp.inputs.dataset import SampleDataset, pack_inputs
 from microexp.inputs.registry import Progress
@@ -119,12 +125,41 @@ def train_on_rows(
     return trained
 
 
+@dataclass(frozen=True)
+class WatchedTask:
+    """A task's predictions with what its training looked like from the test fold's side."""
+
+    predictions: pd.DataFrame
+    # (epochs, test clips, classes): the test clips' class probabilities after every epoch, only looked at
+    # (training never sees them); no epochs for a model fitted in one go (scikit-learn)
+    curve: np.ndarray
+    seconds: float  # training and predicting, in the worker that ran it
+
+
 def run_task(task: Task, table: SampleTable, on_epoch: EpochCallback | None = None) -> pd.DataFrame:
     """Train on the fold's training rows, predict its test rows; one row of predictions per test clip.
     Runs in a worker: it receives the table of cached input paths and reads only the samples it uses."""
+    return _run(task, table, on_epoch, watch_epochs=False).predictions
+
+
+def run_task_watching_epochs(task: Task, table: SampleTable, on_epoch: EpochCallback | None = None) -> WatchedTask:
+    """:func:`run_task`, also predicting the test fold after every epoch. Prediction draws no random numbers,
+    so the training and the final predictions are those of :func:`run_task` to the last digit; the curve
+    serves bias measurements (:mod:`microexp.evaluation.selection`), never a result."""
+    return _run(task, table, on_epoch, watch_epochs=True)
+
+
+def _run(task: Task, table: SampleTable, on_epoch: EpochCallback | None, *, watch_epochs: bool) -> WatchedTask:
+    clock = Stopwatch()
     samples = table.samples
-    trained = train_task(task, table, on_epoch)
-    proba = trained.predict_proba(SampleDataset(table, trained.inputs, task.fold.test).arrays())
+    test_x = SampleDataset(table, get_model_info(task.model).inputs, task.fold.test).arrays()
+    curve = []
+
+    def look(_epoch: int, trained: TrainedModel) -> None:
+        curve.append(trained.predict_proba(test_x))
+
+    trained = train_task(task, table, on_epoch, inspect_epoch=look if watch_epochs else None)
+    proba = trained.predict_proba(test_x)
     test = samples.iloc[task.fold.test]
     frame = pd.DataFrame(
         {
@@ -139,7 +174,8 @@ def run_task(task: Task, table: SampleTable, on_epoch: EpochCallback | None = No
     )
     for index, name in enumerate(table.classes):
         frame[f"p_{name}"] = proba[:, index]
-    return frame
+    watched = np.stack(curve) if curve else np.zeros((0, *proba.shape))
+    return WatchedTask(frame, watched, clock.seconds)
 
 
 def make_tasks(
@@ -172,6 +208,7 @@ def cross_validate(
     on_epoch: EpochCallback | None = None,
     on_build: Progress | None = None,
     stages: Stages = (),
+    epoch_curves: bool = False,
 ) -> pd.DataFrame:
     """Predictions of every evaluated clip for every seed (one row per seed x clip), in table order.
 
@@ -181,7 +218,11 @@ def cross_validate(
     receives the table of cached input paths, never the arrays. With ``run_dir``, each finished task's
     predictions are saved there as they arrive, and tasks already saved are not run again; the caller
     checks the folder holds this run (:func:`~microexp.evaluation.report.open_run`).
+    ``epoch_curves``: also save in ``run_dir`` each task's test-fold probabilities after every epoch and
+    its time (:func:`run_task_watching_epochs`); a task saved without them is run again.
     """
+    if epoch_curves and run_dir is None:
+        raise ValueError("epoch_curves are saved in the run folder: give run_dir")
     info = get_model_info(model)
     config = config or TrainConfig.from_dict(dict(info.training))
     tasks = make_tasks(table, model, seeds, config, model_options, splitter, stages)
@@ -189,9 +230,13 @@ def cross_validate(
     def saved(task: Task) -> Path:
         return task_path(run_dir, task.model, task.seed, task.fold.name)
 
+    def finished(task: Task) -> bool:
+        watched = not epoch_curves or curve_path(run_dir, task.model, task.seed, task.fold.name).exists()
+        return saved(task).exists() and watched
+
     # With a run folder, every result is read back from its file, so a resumed run pools exactly the
     # same values as an uninterrupted one.
-    results = {} if run_dir is None else {t.name: read_predictions(saved(t)) for t in tasks if saved(t).exists()}
+    results = {} if run_dir is None else {t.name: read_predictions(saved(t)) for t in tasks if finished(t)}
     todo = [task for task in tasks if task.name not in results]
     if results:
         logger.info("%s: %d of %d tasks already finished in %s", model, len(results), len(tasks), run_dir)
@@ -202,7 +247,12 @@ def cross_validate(
             )
         if getattr(executor, "remote", False):  # workers on other machines cannot read this cache
             table = pack_inputs(table, list(info.inputs))
-        for task, frame in (executor or LocalExecutor(workers)).map(run_task, todo, (table,), on_epoch):
+        function = run_task_watching_epochs if epoch_curves else run_task
+        for task, outcome in (executor or LocalExecutor(workers)).map(function, todo, (table,), on_epoch):
+            frame = outcome.predictions if epoch_curves else outcome
+            if epoch_curves:  # before the predictions, whose file says the task is finished
+                path = curve_path(run_dir, task.model, task.seed, task.fold.name)
+                write_epoch_curve(path, outcome.curve, frame["clip_id"].to_numpy(), outcome.seconds)
             if run_dir is not None:
                 write_task_predictions(saved(task), frame)
                 frame = read_predictions(saved(task))
@@ -219,11 +269,12 @@ def _mean_std(values: Sequence[float]) -> dict[str, float]:
     return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
 
 
-def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall_seconds: float) -> dict:
-    """Scores per seed on pooled predictions, then mean ± std (sample std) over seeds."""
+def pooled_scores(predictions: pd.DataFrame, num_classes: int) -> dict:
+    """Scores per seed on pooled predictions (all clips and each part), then mean ± std (sample std) over
+    seeds: ``uf1``, ``uar``, ``accuracy``, ``weighted_f1``, ``parts`` and ``per_seed``."""
     per_seed = {}
     for seed, rows in predictions.groupby("seed"):
-        scores = score_by_part(rows["label"], rows["prediction"], rows["part"], len(table.classes))
+        scores = score_by_part(rows["label"], rows["prediction"], rows["part"], num_classes)
         per_seed[int(seed)] = {part: s.as_dict() for part, s in scores.items()}
     seeds = sorted(per_seed)
     parts = sorted({p for s in per_seed.values() for p in s} - {"all"})
@@ -231,14 +282,7 @@ def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall
     def aggregate(part: str, metric: str) -> dict[str, float]:
         return _mean_std([per_seed[s][part][metric] for s in seeds])
 
-    summary = {
-        "dataset": table.name,
-        "model": model,
-        "classes": list(table.classes),
-        "seeds": seeds,
-        "n_clips": int(predictions["clip_id"].nunique()),
-        "n_folds": int(predictions["fold"].nunique()),
-        "wall_seconds": round(wall_seconds, 2),
+    return {
         "uf1": aggregate("all", "uf1"),
         "uar": aggregate("all", "uar"),
         "accuracy": aggregate("all", "accuracy"),
@@ -246,7 +290,20 @@ def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall
         "parts": {p: {m: aggregate(p, m) for m in ("uf1", "uar", "accuracy")} for p in parts if len(parts) > 1},
         "per_seed": per_seed,
     }
-    return summary
+
+
+def summarise(predictions: pd.DataFrame, table: SampleTable, *, model: str, wall_seconds: float) -> dict:
+    """Scores per seed on pooled predictions, then mean ± std (sample std) over seeds."""
+    return {
+        "dataset": table.name,
+        "model": model,
+        "classes": list(table.classes),
+        "seeds": sorted(int(seed) for seed in predictions["seed"].unique()),
+        "n_clips": int(predictions["clip_id"].nunique()),
+        "n_folds": int(predictions["fold"].nunique()),
+        "wall_seconds": round(wall_seconds, 2),
+        **pooled_scores(predictions, len(table.classes)),
+    }
 
 
 class Stopwatch:

@@ -322,12 +322,23 @@ def evaluate(
     overwrite: bool = False,
     report: Reporter | None = None,
     on_resume: Callable[[int], None] | None = None,
+    epoch_curves: bool = False,
 ) -> tuple[dict, bool]:
     """Cross-validate ``spec`` into the run folder ``out``, resuming what an earlier invocation of the same
     run finished. Returns (summary, whether it was already complete). Everything is validated, the tables
     loaded and the model built once before the folder is touched. ``on_resume(finished tasks)`` is called
-    once the folder is accepted for resuming (same spec, same data), never before."""
-    from microexp.evaluation.report import SUMMARY_FILE, count_finished_tasks, is_complete, open_run, write_run
+    once the folder is accepted for resuming (same spec, same data), never before. ``epoch_curves``: also
+    keep each task's test-fold probabilities after every epoch (see
+    :func:`~microexp.evaluation.runner.cross_validate`); a finished run without them trains again, to the
+    same predictions."""
+    from microexp.evaluation.report import (
+        SUMMARY_FILE,
+        count_finished_curves,
+        count_finished_tasks,
+        is_complete,
+        open_run,
+        write_run,
+    )
     from microexp.evaluation.runner import Stopwatch, cross_validate, summarise
     from microexp.inputs.fingerprint import data_fingerprint
 
@@ -345,9 +356,11 @@ def evaluate(
     data = data_fingerprint(table, get_model_info(spec.model).inputs, spec.inputs, cache_dir)
     _upgrade_old_record(out, spec, record)
     open_run(out, record, data=data, overwrite=overwrite)
-    if is_complete(out):
-        return json.loads((out / SUMMARY_FILE).read_text()), True
     finished = count_finished_tasks(out)
+    if epoch_curves:  # a task saved without its curve runs again
+        finished = min(finished, count_finished_curves(out))
+    if is_complete(out) and finished == count_finished_tasks(out):
+        return json.loads((out / SUMMARY_FILE).read_text()), True
     if finished and on_resume is not None:
         on_resume(finished)
 
@@ -370,6 +383,7 @@ def evaluate(
         on_task_done=None if report is None else (lambda done, total, name: report("folds", done, total)),
         on_epoch=None if report is None else (lambda epoch, total, loss: report("epochs", epoch, total)),
         on_build=tell("inputs"),
+        epoch_curves=epoch_curves,
     )
     summary = summarise(predictions, table, model=spec.model, wall_seconds=clock.seconds)
     summary["splitter"] = spec.splitter_name()
