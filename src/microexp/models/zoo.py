@@ -6,9 +6,12 @@ from microexp.models import (  # noqa: F401
     fdp,
     fr,
     frames3d,
+    htnet,
     li_regions,
     linear,
     offapexnet,
+    rcn,
+    sssnet,
     ststnet,
     svm,
 )
