@@ -211,7 +211,7 @@ def htnet(
     "htnet_cpu",
     inputs=REGION_INPUT,
     # Ours, fixed before it was measured: the same hierarchy a quarter as wide and with depths 1, 1, 2 (about
-    # 1.4 M parameters), 60 epochs at a larger step with cosine decay and mirrored flows, to fit about an
+    # 2.2 M parameters), 60 epochs at a larger step with cosine decay and mirrored flows, to fit about an
     # hour a composite seed on 2 CPU cores.
     training={
         "epochs": 60,
