@@ -26,7 +26,7 @@ def test_the_recurrent_layer_adds_no_parameters_for_its_second_step():
     model = RCNA(num_classes=3)
     recurrent = sum(p.numel() for p in model.recurrent.parameters())
     # one 1x1 and one 3x3 convolution of 64 maps with their batch norms, whatever the unrolled steps
-    assert recurrent == (64 * 64 + 64 + 2 * 64) + (64 * 64 * 9 + 64 + 2 * 64)
+    assert recurrent == (64 * 64 + 2 * 64) + (64 * 64 * 9 + 2 * 64)
     assert model(torch.randn(2, 3, 28, 28)).shape == (2, 3)
 
 

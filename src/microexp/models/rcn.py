@@ -30,25 +30,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from microexp.models.layers import Classifier
+from microexp.models.layers import Classifier, conv_bn
 from microexp.models.registry import register_model
 
 
-def conv_bn_relu(in_chans: int, out_chans: int, kernel_size: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_chans, out_chans, kernel_size, padding=kernel_size // 2),
-        nn.BatchNorm2d(out_chans),
-        nn.ReLU(inplace=True),
-    )
-
-
 class RecurrentConv(nn.Module):
-    """One recurrent convolutional layer unrolled for two steps: the 3x3 convolution is shared by both."""
+    """One recurrent convolutional layer unrolled for two steps: the 3x3 convolution is shared by both. The
+    released code's convolutions carry a bias before their batch norm, which removes it: left out here."""
 
     def __init__(self, width: int, dropout: float) -> None:
         super().__init__()
-        self.feed_forward = conv_bn_relu(width, width, 1)
-        self.recurrent = conv_bn_relu(width, width, 3)
+        self.feed_forward = conv_bn(width, width, 1)
+        self.recurrent = conv_bn(width, width, 3)
         self.downsample = nn.Sequential(nn.MaxPool2d(2), nn.Dropout(dropout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
