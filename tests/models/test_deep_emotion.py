@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from microexp.errors import ConfigError
 from microexp.models.deep_emotion import DeepEmotion
 from microexp.models.registry import create_model, get_model_info
 
@@ -61,3 +62,21 @@ def test_dropout_is_off_in_eval():
     model = DeepEmotion(num_classes=7).eval()
     x = torch.randn(4, 1, 48, 48)
     assert torch.equal(model(x), model(x))
+
+
+def test_the_paper_layout_warps_the_feature_maps_with_3x3_localisation():
+    model = DeepEmotion(num_classes=3, layout="paper").eval()
+    kernels = [m.kernel_size for m in model.localization if isinstance(m, torch.nn.Conv2d)]
+    assert kernels == [(3, 3), (3, 3)] and model.localization[0].in_channels == 10
+    assert model.fc_loc[0].in_features == 160 and model.fc1.in_features == 810
+    x = torch.rand(3, 1, 48, 48)
+    warped = model.attend(x)
+    assert warped.shape == (3, 10, 22, 22)  # the maps after two convolutions and a pooling, not the image
+    assert torch.allclose(warped, model.stem(x), atol=1e-5)  # identity start
+    with pytest.raises(ConfigError, match="layout 'papr' is unknown"):
+        DeepEmotion(layout="papr")
+
+
+def test_the_registry_says_which_layout_is_which():
+    assert "paper layout" in get_model_info("deep_emotion_paper").description
+    assert "reference-code layout" in get_model_info("deep_emotion").description

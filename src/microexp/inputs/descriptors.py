@@ -166,14 +166,19 @@ def shipped_flow(row) -> tuple[np.ndarray, np.ndarray]:
     return flow, image[..., 2]
 
 
-def shipped_regions(row, grid: tuple[int, int]) -> tuple[np.ndarray, dict]:
-    """The region map of the shipped apex face's landmarks, scaled onto a ``grid`` of the same crop."""
+def shipped_landmarks(row, grid: tuple[int, int]) -> tuple[np.ndarray, dict]:
+    """The 68 landmarks (x, y) of the shipped apex face, scaled onto a ``grid`` of the same crop."""
     apex = read_image(row["apex_path"], mode="L", what=f"clip {row['clip_id']}")[..., 0]
     found = landmarks68(apex, f"clip {row['clip_id']}: image {row['apex_path']}", fallback="frame")
     scale = np.array([grid[1] / apex.shape[1], grid[0] / apex.shape[0]])
     # pixel centres: point p of the apex image is at (p + 0.5) * scale - 0.5 on the grid
-    points = (found.landmarks + 0.5) * scale - 0.5
-    return region_map(points, grid), {"landmark_score": float(found.score)}
+    return (found.landmarks + 0.5) * scale - 0.5, {"landmark_score": float(found.score)}
+
+
+def shipped_regions(row, grid: tuple[int, int]) -> tuple[np.ndarray, dict]:
+    """The region map of the shipped apex face's landmarks, scaled onto a ``grid`` of the same crop."""
+    points, info = shipped_landmarks(row, grid)
+    return region_map(points, grid), info
 
 
 def _shipped(base: type[_FlowDescriptor]) -> type[_FlowDescriptor]:

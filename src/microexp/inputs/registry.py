@@ -77,7 +77,16 @@ def register_builder(cls: type[Builder]) -> type[Builder]:
 
 
 def _ensure_builtin_builders_loaded() -> None:
-    from microexp.inputs import apex, descriptors, dynamic_image, flow, flow_png, frames, landmarks  # noqa: F401
+    from microexp.inputs import (  # noqa: F401
+        apex,
+        descriptors,
+        dynamic_image,
+        flow,
+        flow_png,
+        frames,
+        landmarks,
+        region_mosaic,
+    )
 
 
 def builder_names() -> list[str]:

@@ -10,10 +10,15 @@ the transformed image. Layer sizes follow the reference implementation for 48x48
 - features: conv 3x3 (10) -> ReLU -> conv 3x3 (10) -> max-pool 2 -> ReLU -> conv 3x3 (10) -> ReLU ->
   conv 3x3 (10) -> batch norm -> max-pool 2 -> ReLU -> dropout -> FC 50 -> ReLU -> FC classes.
 
-Two deliberate differences from that code: its dropout stays on at test time (``F.dropout`` without the
-training flag), ours is a module that turns off in eval; and the loss adds the paper's L2 penalty on the
-fully-connected weights (weight ``fc_penalty``, our choice of 1e-3). The same network takes more input
-channels (apex grey + flow u, v, strain) for the micro-expression variant.
+``deep_emotion_paper`` follows the paper instead, where the two differ: the spatial transformer warps the
+feature maps, not the image (the first two convolutions and their pooling run first; the localisation
+network reads their 10 maps and the grid resamples them), and the localisation convolutions are 3x3
+(10 -> 8 -> 10 maps; at 48x48 it reads 22x22 maps and its FC takes 160 values); the rest is the same.
+
+Two deliberate differences from the reference code, in both layouts: its dropout stays on at test time
+(``F.dropout`` without the training flag), ours is a module that turns off in eval; and the loss adds the
+paper's L2 penalty on the fully-connected weights (weight ``fc_penalty``, our choice of 1e-3). The same
+network takes more input channels (apex grey + flow u, v, strain) for the micro-expression variant.
 """
 
 from __future__ import annotations
@@ -22,10 +27,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from microexp.errors import ConfigError
 from microexp.models.layers import Classifier
 from microexp.models.registry import register_model
 
 IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+LAYOUTS = ("reference", "paper")
 
 
 class DeepEmotion(Classifier):
@@ -36,24 +45,50 @@ class DeepEmotion(Classifier):
         input_size: int = 48,
         dropout: float = 0.5,
         fc_penalty: float = 1e-3,
+        layout: str = "reference",
     ) -> None:
         super().__init__()
+        if layout not in LAYOUTS:
+            raise ConfigError(f"Deep-Emotion layout {layout!r} is unknown; expected one of {LAYOUTS}")
         self.fc_penalty = fc_penalty
+        paper = layout == "paper"
+        # What runs before the spatial transformer: nothing in the reference code (it warps the image), the
+        # first two convolutions and their pooling in the paper (it warps their feature maps).
+        self.stem = (
+            nn.Sequential(
+                nn.Conv2d(in_chans, 10, kernel_size=3),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(10, 10, kernel_size=3),
+                nn.MaxPool2d(2, 2),
+                nn.ReLU(inplace=True),
+            )
+            if paper
+            else nn.Identity()
+        )
+        warped_chans = 10 if paper else in_chans
+        loc_kernels = (3, 3) if paper else (7, 5)
         self.localization = nn.Sequential(
-            nn.Conv2d(in_chans, 8, kernel_size=7),
+            nn.Conv2d(warped_chans, 8, kernel_size=loc_kernels[0]),
             nn.MaxPool2d(2, stride=2),
             nn.ReLU(inplace=True),
-            nn.Conv2d(8, 10, kernel_size=5),
+            nn.Conv2d(8, 10, kernel_size=loc_kernels[1]),
             nn.MaxPool2d(2, stride=2),
             nn.ReLU(inplace=True),
             nn.Flatten(),
         )
+        front = (
+            []
+            if paper
+            else [
+                nn.Conv2d(in_chans, 10, kernel_size=3),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(10, 10, kernel_size=3),
+                nn.MaxPool2d(2, 2),
+                nn.ReLU(inplace=True),
+            ]
+        )
         self.features = nn.Sequential(
-            nn.Conv2d(in_chans, 10, kernel_size=3),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(10, 10, kernel_size=3),
-            nn.MaxPool2d(2, 2),
-            nn.ReLU(inplace=True),
+            *front,
             nn.Conv2d(10, 10, kernel_size=3),
             nn.ReLU(inplace=True),
             nn.Conv2d(10, 10, kernel_size=3),
@@ -63,10 +98,11 @@ class DeepEmotion(Classifier):
             nn.Dropout(dropout),
             nn.Flatten(),
         )
-        # Flattened sizes depend on the input side (640 and 810 at 48x48): measure them once.
+        # Flattened sizes depend on the input side (640 and 810 at 48x48 for the reference, 160 and 810 for
+        # the paper): measure them once.
         with torch.no_grad():
-            probe = torch.zeros(1, in_chans, input_size, input_size)
-            loc_size, feature_size = self.localization(probe).shape[1], self.features(probe).shape[1]
+            warped = self.stem(torch.zeros(1, in_chans, input_size, input_size))
+            loc_size, feature_size = self.localization(warped).shape[1], self.features(warped).shape[1]
         self.fc_loc = nn.Sequential(nn.Linear(loc_size, 32), nn.ReLU(inplace=True), nn.Linear(32, 6))
         # Start as the identity transform so early training sees the image unchanged.
         nn.init.zeros_(self.fc_loc[2].weight)
@@ -78,13 +114,19 @@ class DeepEmotion(Classifier):
         self.to(memory_format=torch.channels_last)
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
-        """The 2x3 affine matrices (B, 2, 3) the localisation network chooses for the batch."""
-        return self.fc_loc(self.localization(x)).view(-1, 2, 3)
+        """The 2x3 affine matrices (B, 2, 3) the localisation network chooses for the batch ``x`` (the stacked
+        input)."""
+        return self._theta(self.stem(x))
+
+    def _theta(self, warped: torch.Tensor) -> torch.Tensor:
+        return self.fc_loc(self.localization(warped)).view(-1, 2, 3)
 
     def attend(self, x: torch.Tensor) -> torch.Tensor:
-        """The input resampled by the spatial transformer: what the feature network sees."""
-        grid = F.affine_grid(self.transform(x), list(x.shape), align_corners=False)
-        return F.grid_sample(x, grid, align_corners=False)
+        """What the spatial transformer hands on: the input (reference layout) or the first feature maps
+        (paper layout), resampled by the grid it chooses."""
+        warped = self.stem(x)
+        grid = F.affine_grid(self._theta(warped), list(warped.shape), align_corners=False)
+        return F.grid_sample(warped, grid, align_corners=False)
 
     @staticmethod
     def stack(inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -107,7 +149,7 @@ REFERENCE_TRAINING = {"epochs": 100, "batch_size": 128, "lr": 0.005, "optimizer"
 def deep_emotion(
     *, num_classes: int, in_chans: int, input_size: int = 48, dropout: float = 0.5, fc_penalty: float = 1e-3
 ) -> DeepEmotion:
-    """Deep-Emotion (Minaee et al. 2021): spatial-transformer attention + small CNN on a 48x48 grey face."""
+    """Deep-Emotion (Minaee et al. 2021), reference-code layout: the spatial transformer warps the 48x48 grey face."""
     return DeepEmotion(num_classes, in_chans, input_size, dropout, fc_penalty)
 
 
@@ -119,5 +161,13 @@ def deep_emotion(
 def deep_emotion_apexflow(
     *, num_classes: int, in_chans: int, input_size: int = 48, dropout: float = 0.5, fc_penalty: float = 1e-3
 ) -> DeepEmotion:
-    """Deep-Emotion on the grey apex face stacked with the onset-apex flow (u, v, strain)."""
+    """Deep-Emotion, reference-code layout, on the grey apex face stacked with the onset-apex flow (u, v, strain)."""
     return DeepEmotion(num_classes, in_chans, input_size, dropout, fc_penalty)
+
+
+@register_model("deep_emotion_paper", inputs={"apex": (1, 48, 48)}, training=REFERENCE_TRAINING)
+def deep_emotion_paper(
+    *, num_classes: int, in_chans: int, input_size: int = 48, dropout: float = 0.5, fc_penalty: float = 1e-3
+) -> DeepEmotion:
+    """Deep-Emotion, paper layout: the spatial transformer (3x3 localisation kernels) warps the feature maps."""
+    return DeepEmotion(num_classes, in_chans, input_size, dropout, fc_penalty, layout="paper")

@@ -7,6 +7,7 @@ import importlib
 MODEL_MODULES = {
     "deep_emotion": "deep_emotion",
     "deep_emotion_apexflow": "deep_emotion",
+    "deep_emotion_paper": "deep_emotion",
     "dsticnn": "dsticnn",
     "dsticnn_paper": "dsticnn",
     "dsticnn_no_interaction": "dsticnn",
@@ -20,6 +21,8 @@ MODEL_MODULES = {
     "fr_no_attention": "fr",
     "fr_no_fusion": "fr",
     "frames3d": "frames3d",
+    "htnet": "htnet",
+    "htnet_cpu": "htnet",
     "li_regions": "li_regions",
     "minet": "micro_macro",
     "minet_transfer": "micro_macro",
@@ -27,6 +30,10 @@ MODEL_MODULES = {
     "linear": "linear",
     "landmarks_linear": "linear",
     "offapexnet": "offapexnet",
+    "rcn": "rcn",
+    "rcn_cpu": "rcn",
+    "sssnet": "sssnet",
+    "sssnet_cpu": "sssnet",
     "ststnet": "ststnet",
     **{f"{descriptor}_{kind}": "svm" for descriptor in ("lbp_top", "hoof", "mdmo") for kind in ("svm", "linear")},
 }
