@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import threading
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -150,14 +150,34 @@ class MTCNNDetector:
         return [Face(boxes[i] - pad, float(scores[i]), points[i] - pad, "mtcnn5") for i in order]
 
 
-@cache
+_detectors: dict[str, FaceDetector] = {}
+_loading = threading.Lock()  # a detector being loaded on another thread is waited for, not loaded twice
+
+
 def get_detector(name: str = "dlib") -> FaceDetector:
     """One detector per backend per process: loading the models costs more than detecting."""
-    if name == "dlib":
-        return DlibDetector()
-    if name == "mtcnn":
-        return MTCNNDetector()
-    raise ConfigError(f"face backend {name!r} is unknown; choose one of {BACKENDS}")
+    if name not in BACKENDS:
+        raise ConfigError(f"face backend {name!r} is unknown; choose one of {BACKENDS}")
+    with _loading:
+        if name not in _detectors:
+            _detectors[name] = DlibDetector() if name == "dlib" else MTCNNDetector()
+        return _detectors[name]
+
+
+def load_in_background(name: str = "dlib") -> None:
+    """Start loading a detector on another thread. dlib reads its 68-point model (100 MB, 0.5 CPU s) without
+    holding the interpreter, so on a second core the load overlaps the imports, the bundle's loading and the
+    first frames' decoding instead of adding to them; :func:`get_detector` then waits for it if need be."""
+
+    def load() -> None:
+        try:
+            get_detector(name)
+        except Exception:  # the caller's own get_detector raises it again, with its message
+            logger.debug("loading the %s detector in the background failed", name, exc_info=True)
+
+    # not a daemon: a process that ends early (a bad input) waits for the load to end, rather than having the
+    # interpreter stop the thread inside dlib's C++ code at exit, which is not safe
+    threading.Thread(target=load, name=f"load-{name}-detector").start()
 
 
 def best_face(image: np.ndarray, detector: FaceDetector, frame: str | Path, fallback: str = "raise") -> Face:
