@@ -847,9 +847,6 @@ def predict(
     apex the frame of that face's run that moved most from it. The video is streamed and the face tracked."""
     import json
 
-    from microexp.preprocess.faces import load_in_background
-
-    load_in_background("dlib")  # the tracker's detector and 68-point model, while the bundle loads
     from microexp.training.bundle import load_bundle
     from microexp.video.clip import predict_video
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -102,16 +102,16 @@ class DlibDetector:
         return [Face(box, score, self.landmarks(image, box), "ibug68") for box, score in self.boxes(image)]
 
 
-def frontal_face_detector(cache: Path | None = None):
+def frontal_face_detector(folder: Path | None = None):
     """dlib's HOG face detector, the one ``dlib.get_frontal_face_detector()`` gives.
 
     dlib builds that one by parsing a text copy compiled into the library: 0.55 CPU s, a quarter of what
     ``predict`` on a 2 s clip costs. Its own binary serialisation loads in a millisecond, so the first load
-    writes it to ``cache`` (default: the microexp cache folder), keyed by dlib's version, and later
+    writes it to ``folder`` (default: the microexp cache folder), keyed by dlib's version, and later
     processes read it. A cache that cannot be written or read costs only the slow load."""
     import dlib
 
-    path = (cache or cache_root()) / f"dlib-{dlib.__version__}-frontal_face_detector.svm"
+    path = (folder or cache_root()) / f"dlib-{dlib.__version__}-frontal_face_detector.svm"
     if path.is_file():
         try:
             return dlib.fhog_object_detector(str(path))
@@ -150,34 +150,14 @@ class MTCNNDetector:
         return [Face(boxes[i] - pad, float(scores[i]), points[i] - pad, "mtcnn5") for i in order]
 
 
-_detectors: dict[str, FaceDetector] = {}
-_loading = threading.Lock()  # a detector being loaded on another thread is waited for, not loaded twice
-
-
+@cache
 def get_detector(name: str = "dlib") -> FaceDetector:
     """One detector per backend per process: loading the models costs more than detecting."""
-    if name not in BACKENDS:
-        raise ConfigError(f"face backend {name!r} is unknown; choose one of {BACKENDS}")
-    with _loading:
-        if name not in _detectors:
-            _detectors[name] = DlibDetector() if name == "dlib" else MTCNNDetector()
-        return _detectors[name]
-
-
-def load_in_background(name: str = "dlib") -> None:
-    """Start loading a detector on another thread. dlib reads its 68-point model (100 MB, 0.5 CPU s) without
-    holding the interpreter, so on a second core the load overlaps the imports, the bundle's loading and the
-    first frames' decoding instead of adding to them; :func:`get_detector` then waits for it if need be."""
-
-    def load() -> None:
-        try:
-            get_detector(name)
-        except Exception:  # the caller's own get_detector raises it again, with its message
-            logger.debug("loading the %s detector in the background failed", name, exc_info=True)
-
-    # not a daemon: a process that ends early (a bad input) waits for the load to end, rather than having the
-    # interpreter stop the thread inside dlib's C++ code at exit, which is not safe
-    threading.Thread(target=load, name=f"load-{name}-detector").start()
+    if name == "dlib":
+        return DlibDetector()
+    if name == "mtcnn":
+        return MTCNNDetector()
+    raise ConfigError(f"face backend {name!r} is unknown; choose one of {BACKENDS}")
 
 
 def best_face(image: np.ndarray, detector: FaceDetector, frame: str | Path, fallback: str = "raise") -> Face:
