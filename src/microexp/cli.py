@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from microexp.errors import ConfigError, DataNotFoundError, MicroexpError
-from microexp.files import atomic_path, write_figure, write_image, write_json, write_text
+from microexp.files import atomic_path, cache_root, write_figure, write_image, write_json, write_text
 
 app = typer.Typer(
     name="microexp",
@@ -86,7 +85,7 @@ def main() -> None:
 
 
 # --- evaluation commands ---
-DEFAULT_CACHE = Path(os.environ.get("MICROEXP_CACHE", Path.home() / ".cache" / "microexp"))
+DEFAULT_CACHE = cache_root()
 
 
 def _parse_seeds(text: str) -> list[int]:

@@ -22,6 +22,12 @@ import numpy as np
 from microexp.errors import MicroexpError, OutputError
 
 
+def cache_root() -> Path:
+    """The folder for what microexp derives and keeps between runs (built inputs, a serialised detector):
+    ``$MICROEXP_CACHE``, else ``~/.cache/microexp``."""
+    return Path(os.environ.get("MICROEXP_CACHE", Path.home() / ".cache" / "microexp"))
+
+
 def _unwritable(path: Path, error: OSError) -> OutputError:
     blocker = next((folder for folder in path.parents if folder.exists()), None)
     # the operating system says "File exists" or "Not a directory" for this; neither names the culprit

@@ -7,7 +7,7 @@ import torch
 
 from conftest import shared_path
 from microexp.errors import ConfigError, NoFaceError
-from microexp.preprocess.faces import best_face, get_detector
+from microexp.preprocess.faces import best_face, frontal_face_detector, get_detector
 from microexp.preprocess.mtcnn import nms
 from microexp.preprocess.video import list_frames, read_frame
 
@@ -107,3 +107,34 @@ def test_dlib_finds_the_face_in_a_non_contiguous_view(view):
     expected = detector.detect(np.ascontiguousarray(image))[0]
     np.testing.assert_allclose(faces[0].box, expected.box)
     np.testing.assert_allclose(faces[0].landmarks, expected.landmarks)
+
+
+def test_the_cached_hog_detector_finds_what_dlibs_own_finds(tmp_path, casme2_frames, monkeypatch):
+    """The first load writes dlib's binary serialisation; the next reads it without building the detector
+    again, and gives the same boxes and scores."""
+    import dlib
+
+    reference = dlib.get_frontal_face_detector()
+    frontal_face_detector(tmp_path)
+    assert len(list(tmp_path.glob("dlib-*-frontal_face_detector.svm"))) == 1
+
+    def slow_path():
+        raise AssertionError("the detector was built again although the cache holds it")
+
+    monkeypatch.setattr(dlib, "get_frontal_face_detector", slow_path)
+    cached = frontal_face_detector(tmp_path)
+    for path in casme2_frames:
+        image = read_frame(path)
+        image = np.ascontiguousarray(image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        found, expected = cached.run(image, 0, 0.0), reference.run(image, 0, 0.0)
+        assert [str(r) for r in found[0]] == [str(r) for r in expected[0]] and found[0], path
+        np.testing.assert_array_equal(found[1], expected[1])
+
+
+def test_a_damaged_detector_cache_is_rebuilt(tmp_path, caplog):
+    frontal_face_detector(tmp_path)
+    (cached,) = tmp_path.glob("*.svm")
+    cached.write_bytes(cached.read_bytes()[:1000])
+    with caplog.at_level("WARNING", logger="microexp.preprocess.faces"):
+        frontal_face_detector(tmp_path)
+    assert "unreadable" in caplog.text and cached.stat().st_size > 1000
