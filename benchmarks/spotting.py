@@ -1,6 +1,6 @@
 """Micro-expression spotting on synthetic long videos: MEGC protocol figures, the distractors, the control.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/spotting.py [--work /tmp/spotting] [--seconds 30]
+    PYTHONPATH=src .venv/bin/python benchmarks/spotting.py [--work /tmp/spotting] [--seconds 30] [--model BUNDLE]
 
 Three sets of generated long videos (:mod:`microexp.data.synthetic_long`), each tracked and spotted as
 ``analyse`` does (:mod:`microexp.video.spot_evaluation`):
@@ -12,8 +12,10 @@ Three sets of generated long videos (:mod:`microexp.data.synthetic_long`), each 
   same rule: it should spot (almost) nothing.
 
 Every spotted interval that is not a hit is attributed to the distractor it overlaps (blink, head turn,
-macro expression, the face leaving or returning) or to none. The label of a hit needs a classifier: that
-column belongs to ``analyse`` with a trained bundle and is not measured here.
+macro expression, the face leaving or returning) or to none. With ``--model BUNDLE``, every hit of the test
+videos is also classified exactly as ``analyse`` classifies a spotted interval
+(:func:`microexp.video.spot_evaluation.classify_hits`) and its label compared with the true one (the
+micro-expression's class under the synthetic long videos' 3-class map): the accuracy of the labels of the hits.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from microexp.data.synthetic_long import LongVideoSettings, SyntheticLongVideos, read_events, write_long_videos
-from microexp.video.spot_evaluation import SpottingEvaluation, evaluate_spotting, rescore
+from microexp.video.spot_evaluation import ClassifiedHit, SpottingEvaluation, classify_hits, evaluate_spotting, rescore
 from microexp.video.spotting import IntervalRule
 
 MIN_SCORES = (0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3)
@@ -70,6 +73,22 @@ def attribute(evaluation: SpottingEvaluation, root: Path) -> dict[str, int]:
             kind = next((k for k in DISTRACTORS if k in overlapping), None)
             counts[kind or ("micro (not a hit)" if "micro" in overlapping else "none")] += 1
     return counts
+
+
+def label_table(hits: list[ClassifiedHit], classes: tuple[str, ...]) -> Table:
+    """Per true class: the hits, how many the bundle classified, what it said, and how many it got right."""
+    true_class = SyntheticLongVideos.label_maps["3class"].mapping
+    table = Table(title="labels of the hits (test videos), classified as analyse classifies an interval")
+    for column in ("true class", "hits", "classified", *(f"said {c}" for c in classes), "correct", "accuracy"):
+        table.add_column(column, justify="left" if column == "true class" else "right")
+    rows = [(c, [h for h in hits if true_class[h.true.emotion] == c]) for c in classes] + [("all", hits)]
+    for name, group in rows:
+        labelled = [h for h in group if h.event.label is not None]
+        correct = sum(h.event.label == true_class[h.true.emotion] for h in labelled)
+        said = [str(sum(h.event.label == c for h in labelled)) for c in classes]
+        accuracy = f"{correct / len(labelled):.3f}" if labelled else "-"
+        table.add_row(name, str(len(group)), str(len(labelled)), *said, str(correct), accuracy)
+    return table
 
 
 def plot_video(evaluation: SpottingEvaluation, root: Path, path: Path) -> None:
@@ -114,6 +133,7 @@ def main() -> None:
     parser.add_argument("--train-videos", type=int, default=2)
     parser.add_argument("--test-videos", type=int, default=4)
     parser.add_argument("--plot", type=Path, help="Also draw the first test video's signal and events (PNG).")
+    parser.add_argument("--model", type=Path, help="A trained bundle: also classify every hit of the test videos.")
     args = parser.parse_args()
     console = Console(width=130)
     base = LongVideoSettings(seconds=args.seconds)
@@ -152,6 +172,20 @@ def main() -> None:
         events.add_row(kind, str(count), str(test_fp[kind]), str(control_fp[kind]))
     console.print(events)
     console.print("flicker (2%, 3-15 Hz) and sensor noise (2 grey levels) run through every frame of every video")
+
+    if args.model:
+        from microexp.training.bundle import load_bundle
+
+        bundle = load_bundle(args.model)
+        clock = time.perf_counter()
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("classifying the hits", total=test.scores.tp)
+            hits = classify_hits(test, bundle, progress=lambda done, total: bar.update(task, completed=done))
+        console.print(label_table(hits, tuple(bundle.classes)))
+        unlabelled = [f"{h.video_id} {h.event.onset}–{h.event.offset}: {h.event.note}" for h in hits
+                      if h.event.label is None]
+        console.print(f"bundle {args.model}; {len(hits)} hits classified in {time.perf_counter() - clock:.0f} s"
+                      + (f"; not classified: {'; '.join(unlabelled)}" if unlabelled else ""))
 
     if args.plot:
         plot_video(test, args.work / "test", args.plot)

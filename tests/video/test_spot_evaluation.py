@@ -1,15 +1,20 @@
-"""Tracking and spotting a generated long video: a corrupt frame, a face that leaves and returns."""
+"""Tracking and spotting a generated long video: a corrupt frame, a face that leaves and returns; its hits
+classified as ``analyse`` classifies an interval."""
 
 from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
+from face_videos import linear_bundle
 
+from microexp.data.base import frame_number
 from microexp.data.synthetic_long import LongVideoSettings, SyntheticLongVideos, write_long_videos
-from microexp.video import spot_evaluation
-from microexp.video.spot_evaluation import evaluate_spotting, rescore, spot_video
+from microexp.training.bundle import load_bundle
+from microexp.video import analyse, spot_evaluation
+from microexp.video.spot_evaluation import classify_hits, evaluate_spotting, rescore, score_videos, spot_video
 from microexp.video.spotting import IntervalRule
 
 
@@ -62,3 +67,34 @@ def test_an_evaluation_resumes_from_the_videos_it_has_done(copy, tmp_path, monke
     # other options are another evaluation: the video is spotted again
     with pytest.raises(AssertionError, match="tracked again"):
         evaluate_spotting([video], {"min_score": 0.3}, resume_dir=tmp_path)
+
+
+def test_each_hit_is_classified_from_its_own_frames_as_analyse_does(copy, tmp_path, monkeypatch):
+    root, video, spotted = copy
+    evaluation = score_videos([spotted])
+    assert evaluation.scores.tp >= 1, evaluation.matches
+    seen = []
+
+    def recording(bundle, frames, numbers, *args, **kwargs):
+        seen.append((np.array(frames), list(numbers)))
+        return classify_span(bundle, frames, numbers, *args, **kwargs)
+
+    classify_span = analyse.classify_span
+    monkeypatch.setattr(analyse, "classify_span", recording)
+    hits = classify_hits(evaluation, load_bundle(linear_bundle(tmp_path / "bundle")))
+
+    assert len(hits) == evaluation.scores.tp == len(seen)
+    for hit, (i, j, _), (frames, numbers) in zip(hits, evaluation.matches[0].pairs, seen, strict=True):
+        interval = spotted.intervals[i]
+        assert hit.true == video.intervals[j]
+        # the event names the folder's frame numbers of the spotted positions (the generator numbers from 1)
+        positions = (interval.onset, interval.apex, interval.offset)
+        assert [frame_number(video.frames[p]) for p in positions] == [p + 1 for p in positions]
+        assert [hit.event.onset, hit.event.apex, hit.event.offset] == [p + 1 for p in positions]
+        assert hit.event.label in ("negative", "positive", "surprise")
+        assert sum(hit.event.probabilities.values()) == pytest.approx(1.0)
+        # the classifier was given exactly the images of the interval, from the frame its motion starts at
+        assert numbers == list(range(hit.event.classified_from, hit.event.offset + 1))
+        assert hit.event.classified_from <= hit.event.onset
+        on_disk = [cv2.imread(str(video.frames[n - 1]), cv2.IMREAD_GRAYSCALE) for n in numbers]
+        np.testing.assert_array_equal(frames, np.stack(on_disk))

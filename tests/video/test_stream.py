@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import av
+import cv2
 import numpy as np
 import pytest
 from face_videos import damage_packet, face_frames, write_frames
@@ -50,3 +51,16 @@ def test_a_span_read_again_by_seeking_is_the_same_frames(tmp_path):
     assert all(np.array_equal(span[i], whole[41 + i].grey()) for i in range(7))
     info = probe(video)
     assert (info.width, info.height, round(info.fps)) == (256, 192, 30)
+
+
+def test_a_span_of_a_frame_folder_decodes_only_its_own_frames(tmp_path):
+    folder = tmp_path / "recording"
+    folder.mkdir()
+    frames = face_frames([True] * 12)
+    for number, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"img{number}.png"), frame)
+    # a damaged frame outside the span: a long recording's folder is not decoded whole to read a span of it
+    (folder / "img10.png").write_bytes(b"not a png")
+    span, indices = read_span(folder, np.arange(13, dtype=float), 3, 5, tmp_path)
+    assert indices == [3, 4, 5]
+    np.testing.assert_array_equal(span, frames[2:5])

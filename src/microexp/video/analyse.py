@@ -167,7 +167,7 @@ def analyse_video(
     events = []
     with tempfile.TemporaryDirectory(prefix="microexp-span-") as folder:
         for interval in intervals:
-            events.append(_classify(source, bundle, interval, reach, times, has_face, folder, cache_dir))
+            events.append(classify_interval(source, bundle, interval, reach, times, has_face, folder, cache_dir))
     threshold = spotter.threshold() if callable(getattr(spotter, "threshold", None)) else None
     return Analysis(
         source=str(source),
@@ -194,10 +194,14 @@ def classification_start(onset: int, apex: int, reach: int, has_face: np.ndarray
     return max(start, 0)
 
 
-def _classify(
+def classify_interval(
     source: str | Path, bundle: Predictor, interval: Any, reach: int, times: np.ndarray, has_face: np.ndarray,
-    folder: str, cache_dir: str | Path | None,
+    folder: str | Path, cache_dir: str | Path | None = None,
 ) -> Event:
+    """One spotted interval (``onset``, ``apex``, ``offset``, ``score``; frame indices of ``source``) classified
+    by ``bundle``: its frames read again into ``folder`` and the bundle's inputs built from them. ``times`` and
+    ``has_face`` are per frame index; ``reach`` as for :func:`classification_start`. An interval whose start
+    frame the bundle's face detector misses comes back unlabelled, with a note, rather than stopping the run."""
     onset, apex, offset = int(interval.onset), int(interval.apex), int(interval.offset)
     if not has_face[onset : offset + 1].all():
         # the spotter promises never to do this; a timeline with a face-less onset would mislead

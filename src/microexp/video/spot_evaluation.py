@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from microexp.data.long_videos import LongVideo
+from microexp.data.base import frame_number
+from microexp.data.long_videos import LongVideo, TrueInterval
 from microexp.evaluation.spotting import SpottingScores, VideoMatch, score_spotting
 from microexp.files import atomic_path, write_json
-from microexp.video.analyse import default_spotter, tracker_for
+from microexp.training.predict import Predictor
+from microexp.video.analyse import Event, classify_interval, default_spotter, tracker_for
 from microexp.video.spotting import Interval, IntervalRule
 from microexp.video.track import FaceTracker, TrackerSettings
 
@@ -138,6 +141,48 @@ def evaluate_spotting(
         if progress:
             progress(done, total)
     return score_videos(spotted)
+
+
+@dataclass(frozen=True)
+class ClassifiedHit:
+    """A spotted interval that hit a true micro-expression, and how the bundle classified it."""
+
+    video_id: str
+    true: TrueInterval
+    event: Event  # frame numbers of the video's folder; ``label`` None when it could not be classified
+
+
+def classify_hits(
+    evaluation: SpottingEvaluation,
+    bundle: Predictor,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ClassifiedHit]:
+    """Every hit of ``evaluation`` classified by ``bundle`` exactly as ``analyse`` classifies a spotted interval
+    (:func:`microexp.video.analyse.classify_interval`), so the labels of the hits measure the whole ``analyse``
+    path; ``progress(done, total)`` per hit."""
+    total = sum(m.tp for m in evaluation.matches)
+    hits: list[ClassifiedHit] = []
+    with tempfile.TemporaryDirectory(prefix="microexp-span-") as folder:
+        for video, match in zip(evaluation.videos, evaluation.matches, strict=True):
+            # the spotter numbers frames by position; a folder source is read by the numbers in the file names
+            numbers = np.asarray([frame_number(path) for path in video.video.frames])
+            has_face = np.zeros(int(numbers.max()) + 1, dtype=bool)
+            has_face[numbers] = np.isfinite(video.signal)
+            times = np.full(len(has_face), np.nan)
+            times[numbers] = np.arange(len(numbers)) / video.video.fps
+            for i, j, _ in match.pairs:
+                spotted = video.intervals[i]
+                interval = Interval(
+                    int(numbers[spotted.onset]), int(numbers[spotted.apex]), int(numbers[spotted.offset]), spotted.score
+                )
+                # the spotter's reach (k processed frames of stride each) is what it keeps as ``distance``
+                event = classify_interval(video.video.folder, bundle, interval, video.distance, times, has_face,
+                                          folder, cache_dir)
+                hits.append(ClassifiedHit(video.video.video_id, video.video.intervals[j], event))
+                if progress:
+                    progress(len(hits), total)
+    return hits
 
 
 def _record_path(folder: str | Path, video: LongVideo) -> Path:

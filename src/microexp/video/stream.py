@@ -234,9 +234,10 @@ def read_span(
     source = Path(source)
     spill = SpilledFrames(folder, f"span-{first}-{last}")
     if source.is_dir():
-        for frame in _folder_frames(source):
-            if first <= frame.index <= last:
-                spill.add(frame.index, frame.grey())
+        # only the span's images are decoded: a long recording's folder holds thousands
+        for path in list_frames(source):
+            if first <= frame_number(path) <= last:
+                spill.add(frame_number(path), read_frame(path))
     else:
         wanted = {float(times[i]): i for i in range(first, last + 1) if not math.isnan(times[i])}
         for frame in stream_frames(source, start_time=float(times[first]), warn=False):
