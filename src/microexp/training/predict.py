@@ -115,18 +115,11 @@ def clip_row(
     }
 
 
-def clip_table(
-    frames: np.ndarray,
-    numbers: Sequence[int],
-    source: str,
-    onset: int,
-    apex: int | None,
-    offset: int | None = None,
-) -> SampleTable:
-    """A one-row sample table of :func:`clip_row`, for the callers that take a table (``inspect``)."""
+def clip_table(row: dict[str, Any]) -> SampleTable:
+    """A one-row sample table of a :func:`clip_row`, for the callers that take a table (``inspect``)."""
     from microexp.data.schema import build_table
 
-    return build_table("clip", ("unknown",), [clip_row(frames, numbers, source, onset, apex, offset)])
+    return build_table("clip", ("unknown",), [row])
 
 
 def predict_clip(
