@@ -513,7 +513,7 @@ def dynamic_image_command(
     of each clip beside it."""
     from microexp.inputs import InputSettings
     from microexp.training.bundle import load_bundle
-    from microexp.training.predict import clip_span, clip_table, read_clip
+    from microexp.training.predict import clip_row, clip_span, clip_table, read_clip
     from microexp.viz.dynamic import clip_dynamic_image, plot_dynamic_images, rebuilt_dynamic_image
 
     if len(sources) > 1 and (onset is not None or offset is not None):
@@ -528,7 +528,7 @@ def dynamic_image_command(
             raise DataNotFoundError(f"{source} does not exist; give a video file or a folder of frames")
         frames, numbers = read_clip(source)
         first, last = clip_span(numbers, onset, offset, str(source))
-        table = clip_table(frames, numbers, str(source), first, None, last)
+        table = clip_table(clip_row(frames, numbers, str(source), first, None, last))
         panels = [(f"frames {first}–{last}", clip_dynamic_image(table, size, settings))]
         if bundle is not None:
             target, rebuilt = rebuilt_dynamic_image(bundle, table)

@@ -14,6 +14,7 @@ from microexp.data.megc2019 import MEGC2019
 from microexp.data.schema import build_table
 from microexp.errors import ConfigError, DataError
 from microexp.inputs import InputSettings, InputSpec, SampleDataset, build_inputs, input_column, read_info
+from microexp.inputs.build import build_clip_inputs
 from microexp.inputs.flow import ComputedFlow
 from microexp.inputs.registry import builder_for
 from microexp.inputs.transforms import mirror_where
@@ -55,6 +56,19 @@ def test_computed_flow_is_the_onset_apex_flow_scaled_as_the_composite(casme2, tm
     np.testing.assert_array_equal(array, expected.transpose(2, 0, 1).astype(np.float32))
     info = read_info(built.samples[input_column("flow")].iloc[0])
     assert info["apex"] == 10 and info["apex_method"] == "annotation" and len(info["face_box"]) == 4
+
+
+def test_one_clip_built_from_its_row_is_the_entry_the_table_builds(casme2, tmp_path):
+    """predict builds one clip from a row dict, without a table: same builder, key and array."""
+    table = clip_table(casme2, [(1, 10, None)])
+    row = {key: value for key, value in table.samples.iloc[0].items() if key in ("clip_id", "onset", "apex", "frames")}
+    paths = build_clip_inputs(row, FLOW, DIS, cache_dir=tmp_path / "row")
+    built = build_inputs(table, FLOW, DIS, cache_dir=tmp_path / "table")
+    from_table = built.samples[input_column("flow")].iloc[0]
+    assert paths["flow"].split("/row/")[1] == from_table.split("/table/")[1]
+    np.testing.assert_array_equal(np.load(paths["flow"]), np.load(from_table))
+    with pytest.raises(DataError, match="clip t/s0/c0: input .* needs one of the columns .* which it does not have"):
+        build_clip_inputs({"clip_id": "t/s0/c0"}, {"frames": InputSpec("frames", (8, 1, 64, 64))})
 
 
 def test_the_key_follows_content_and_the_settings_a_builder_reads_not_paths(casme2, tmp_path):

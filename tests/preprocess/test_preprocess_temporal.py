@@ -62,12 +62,8 @@ def test_magnification_grows_in_band_motion_and_leaves_other_motion():
         magnify(slow, fps, 5, 150)
 
 
-@pytest.mark.parametrize(
-    ("method", "name"), [("flow", "flow-magnitude:dis"), ("feature", "feature-difference:lbp-chi2")]
-)
-def test_apex_is_the_frame_of_largest_motion(method, name):
-    """A textured patch (a 'mouth corner') on a smooth face slides out and back, furthest at frame 5."""
-    offsets = [0, 1, 1, 2, 3, 5, 4, 2, 1, 0]
+def sliding_patch(offsets: list[int]) -> np.ndarray:
+    """A textured patch (a 'mouth corner') on a smooth face, shifted right by ``offsets`` pixels frame by frame."""
     rng = np.random.default_rng(3)
     patch = cv2.GaussianBlur(rng.integers(0, 255, (24, 24)).astype(np.uint8), (0, 0), 1.0)
     frames = []
@@ -75,6 +71,31 @@ def test_apex_is_the_frame_of_largest_motion(method, name):
         frame = blob_frame(0, sigma=30)
         frame[40:64, 30 + dx : 54 + dx] = patch
         frames.append(frame)
-    spot = spot_apex(np.stack(frames), method)
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize(
+    ("method", "name"), [("flow", "flow-magnitude:dis"), ("feature", "feature-difference:lbp-chi2")]
+)
+def test_apex_is_the_frame_of_largest_motion(method, name):
+    """A textured patch (a 'mouth corner') on a smooth face slides out and back, furthest at frame 5."""
+    offsets = [0, 1, 1, 2, 3, 5, 4, 2, 1, 0]
+    frames = sliding_patch(offsets)
+    spot = spot_apex(frames, method)
     assert spot.index == 5 and spot.method == name
     assert spot.scores[0] == pytest.approx(0) and len(spot.scores) == 10
+
+
+def test_strided_apex_search_finds_a_sharp_peak_between_its_samples():
+    """Sampled every 4th frame, a broad movement (frames 11–15, largest 4 px) outscores a sharp one whose
+    6 px top (frame 7) falls between samples: refining around the best few samples, not only the best, finds
+    the frame an every-frame search finds, with fewer frames scored."""
+    offsets = [0, 0, 1, 1, 1, 2, 4, 6, 4, 2, 1, 2, 3, 4, 4, 3, 1] + [0] * 12  # then still: left unscored
+    frames = sliding_patch(offsets)
+    every = spot_apex(frames, "flow")
+    strided = spot_apex(frames, "flow", stride=4)
+    assert every.index == strided.index == 7
+    assert np.isnan(strided.scores[18:]).sum() == 9 and not np.isnan(strided.scores[:17]).any()
+    assert strided.scores[13] > strided.scores[5]  # the broad movement led the coarse pass
+    with pytest.raises(ConfigError, match="stride must be at least 1"):
+        spot_apex(frames, "flow", stride=0)

@@ -10,7 +10,6 @@ frame paths. ``check`` does the same without stopping at the first problem, for 
 from __future__ import annotations
 
 import io
-import re
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -21,13 +20,13 @@ from typing import ClassVar
 
 import pandas as pd
 
+from microexp.data.frame_names import frame_number
 from microexp.data.images import damage
 from microexp.data.schema import SampleTable, build_table, make_clip_id
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
 from microexp.textfiles import read_text
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-_TRAILING_NUMBER = re.compile(r"(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -90,18 +89,6 @@ class CheckReport:
     table: SampleTable
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def frame_number(path: str | Path) -> int:
-    """The frame number a database gives a frame: the digits that end the file stem.
-
-    ``img46.jpg`` -> 46, ``reg_img012.jpg`` -> 12, ``006_05562.jpg`` -> 5562, ``15.jpg`` -> 15. Only the
-    digits at the end count, so ``img46_flow.jpg`` is not frame 46 of the clip.
-    """
-    match = _TRAILING_NUMBER.search(Path(path).stem)
-    if match is None:
-        raise DataError(f"frame {path}: no frame number ends its name; name frames like img46.jpg")
-    return int(match.group(1))
 
 
 def numbered_frames(folder: Path) -> list[tuple[int, Path]]:

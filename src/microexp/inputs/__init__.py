@@ -1,24 +1,39 @@
 """What a model eats: named input specs, builders (clip row + settings -> cached array), the per-sample
 dataset of dicts, and augmentations by input kind. The one place evaluate, train, explain and predict get
-inputs from."""
+inputs from.
 
-from microexp.inputs.build import build_inputs, input_column, read_info
-from microexp.inputs.dataset import ArrayDataset, SampleDataset, dataset_of, load_inputs
-from microexp.inputs.registry import Builder, builder_names, register_builder
-from microexp.inputs.spec import InputSettings, InputSpec, input_specs
+The names below are imported on first use (PEP 562): ``predict`` reads one clip's specs and builders without
+the sample-table machinery (pandas, 0.2–0.3 s to import) that a study's build and datasets need."""
 
-__all__ = [
-    "ArrayDataset",
-    "Builder",
-    "InputSettings",
-    "InputSpec",
-    "SampleDataset",
-    "build_inputs",
-    "dataset_of",
-    "load_inputs",
-    "builder_names",
-    "input_column",
-    "input_specs",
-    "read_info",
-    "register_builder",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "ArrayDataset": "dataset",
+    "Builder": "registry",
+    "InputSettings": "spec",
+    "InputSpec": "spec",
+    "SampleDataset": "dataset",
+    "build_inputs": "build",
+    "dataset_of": "dataset",
+    "load_inputs": "dataset",
+    "builder_names": "registry",
+    "input_column": "build",
+    "input_specs": "spec",
+    "read_info": "build",
+    "register_builder": "registry",
+}
+
+__all__ = list(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

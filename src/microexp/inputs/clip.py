@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from microexp.errors import DataError
-from microexp.inputs.spec import InputSettings
+from microexp.inputs.spec import InputSettings, is_missing
 from microexp.preprocess.align import align_frames
 from microexp.preprocess.faces import Face
 from microexp.preprocess.pipeline import face_transform
@@ -71,7 +70,7 @@ def clip_frames(row: Mapping[str, Any]) -> ClipFrames:
 
 def _annotated(row: Mapping[str, Any], column: str) -> int | None:
     value = row.get(column)
-    return None if value is None or pd.isna(value) else int(value)
+    return None if is_missing(value) else int(value)
 
 
 @dataclass(frozen=True)

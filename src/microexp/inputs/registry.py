@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
 from microexp.errors import ConfigError, DataError
-from microexp.inputs.spec import KINDS, InputSettings, InputSpec
+from microexp.inputs.spec import KINDS, InputSettings, InputSpec, is_missing
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SourcePart = Path | np.ndarray  # what a built array depends on: files (their bytes) or in-memory pixels
 
@@ -39,6 +41,10 @@ class Builder:
         """Whether this builder can make the input for every row of a table."""
         return any(column in samples.columns and samples[column].map(_filled).all() for column in self.columns)
 
+    def applies_to_row(self, row: Mapping[str, Any]) -> bool:
+        """Whether this builder can make the input of one clip (a row as a dict)."""
+        return any(_filled(row.get(column)) for column in self.columns)
+
     def check_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) != KINDS[self.kind]:
             raise ConfigError(f"input {self.name!r} is {self.kind}-shaped ({KINDS[self.kind]} dims), got {shape}")
@@ -56,7 +62,7 @@ class Builder:
 
 def _filled(value: Any) -> bool:
     """A cell that holds something: not missing, not an empty string or tuple."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+    if is_missing(value):
         return False
     return not (isinstance(value, str | tuple | list) and len(value) == 0)
 
@@ -96,18 +102,28 @@ def builder_names() -> list[str]:
 
 def builder_for(spec: InputSpec, samples: pd.DataFrame, table_name: str = "the table") -> Builder:
     """The builder that makes ``spec`` for every row of ``samples``."""
+    lacking = " for every clip, which this table does not have"
+    return _first_builder(spec, lambda builder: builder.applies(samples), table_name, lacking)
+
+
+def builder_for_row(spec: InputSpec, row: Mapping[str, Any]) -> Builder:
+    """The builder that makes ``spec`` for one clip, given as a row dict (no table needed)."""
+    where = f"clip {row.get('clip_id')}"
+    return _first_builder(spec, lambda builder: builder.applies_to_row(row), where, ", which it does not have")
+
+
+def _first_builder(spec: InputSpec, applies: Callable[[Builder], bool], where: str, lacking: str) -> Builder:
     _ensure_builtin_builders_loaded()
     if spec.builder not in _BUILDERS:
         raise ConfigError(f"input builder {spec.builder!r} is unknown; registered builders: {builder_names()}")
     for builder in _BUILDERS[spec.builder]:
         builder.check_shape(spec.shape)  # a wrong declaration is a model's defect, whatever the table
     for builder in _BUILDERS[spec.builder]:
-        if builder.applies(samples):
+        if applies(builder):
             return builder
     needed = sorted({c for b in _BUILDERS[spec.builder] for c in b.columns})
     raise DataError(
-        f"{table_name}: input {spec.describe()} needs one of the columns {needed} filled for every clip, which "
-        "this table does not have; "
+        f"{where}: input {spec.describe()} needs one of the columns {needed} filled{lacking}; "
         "load the database with its frames (--data-dir pointing at your copy) or choose a model for the inputs "
         "it has"
     )

@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from microexp.errors import ConfigError, DataError
 from microexp.preprocess.align import GEOMETRIES
@@ -24,6 +23,16 @@ from microexp.preprocess.faces import BACKENDS, FALLBACKS
 from microexp.preprocess.flow import NORMALISATIONS, PARAMS, DISParams, FarnebackParams, TVL1Params
 from microexp.preprocess.interpolate import INTERPOLATIONS
 from microexp.preprocess.pipeline import FlowSettings
+
+
+def is_missing(value: Any) -> bool:
+    """An empty table cell: None, NaN or pandas' NA. pandas is not imported for it: a value can only be its NA
+    when pandas is loaded already, and one clip's inputs (``predict``) are built without it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is pandas.NA
+
 
 # How a builder's array is laid out, which decides how it is standardised and mirrored:
 # image (C, H, W); flow (C, H, W) with u, v[, strain], 0-255; frames (T, C, H, W); vector (D,).
@@ -131,7 +140,7 @@ class InputSettings:
         without a declaration keeps today's defaults: frames detect, shipped images as given. Builders key
         the cache on the resolved values."""
         declared = row.get(GEOMETRY_COLUMN)
-        if isinstance(declared, float) or declared is pd.NA:  # an empty cell of a concatenated table
+        if is_missing(declared):  # an empty cell of a concatenated table
             declared = None
         if declared is not None and declared not in GEOMETRIES:
             raise DataError(

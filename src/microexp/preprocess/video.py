@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from microexp.data.base import frame_number
+from microexp.data.frame_names import frame_number
 from microexp.data.images import damage
 from microexp.errors import DataError, DataNotFoundError, UnreadableFileError
 from microexp.files import atomic_path

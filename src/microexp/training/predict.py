@@ -11,16 +11,18 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
 
-from microexp.data.schema import SampleTable, build_table
 from microexp.errors import ConfigError, DataError, NoFaceError
-from microexp.inputs.build import build_inputs, input_column, read_info
+from microexp.inputs.build import build_clip_inputs, read_info
 from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.preprocess.video import frame_number, list_frames, read_frames, read_video
+
+if TYPE_CHECKING:
+    from microexp.data.schema import SampleTable
 
 
 class Predictor(Protocol):
@@ -88,18 +90,17 @@ def clip_span(numbers: Sequence[int], onset: int | None, offset: int | None, sou
     return first, last
 
 
-def clip_table(
+def clip_row(
     frames: np.ndarray,
     numbers: Sequence[int],
     source: str,
     onset: int,
     apex: int | None,
     offset: int | None = None,
-) -> SampleTable:
-    """A one-row sample table holding the clip's frames in memory (RGB or grey), as the input builders read
+) -> dict[str, Any]:
+    """The sample-table row of a clip whose frames (RGB or grey) are in memory, as the input builders read
     clips; onset, apex and offset are frame numbers."""
-    grey = grey_frames(frames)
-    row = {
+    return {
         "dataset": "clip",
         "subject": "clip",
         "clip_id": source,
@@ -109,9 +110,15 @@ def clip_table(
         "apex": apex,
         "offset": offset,
         "frames": (),
-        "frame_images": grey,
+        "frame_images": grey_frames(frames),
         "frame_numbers": tuple(int(n) for n in numbers),
     }
+
+
+def clip_table(row: dict[str, Any]) -> SampleTable:
+    """A one-row sample table of a :func:`clip_row`, for the callers that take a table (``inspect``)."""
+    from microexp.data.schema import build_table
+
     return build_table("clip", ("unknown",), [row])
 
 
@@ -145,10 +152,10 @@ def predict_clip(
         if spot:
             # the frame that moved most from the onset, as the flow builder spots it for SMIC
             flow_spec = {"flow": InputSpec("flow", (3, settings.flow_size, settings.flow_size))}
-            table = build_inputs(
-                clip_table(frames, numbers, source, numbers[first], None), flow_spec, settings, cache_dir=cache_dir
+            built = build_clip_inputs(
+                clip_row(frames, numbers, source, numbers[first], None), flow_spec, settings, cache_dir=cache_dir
             )
-            info = read_info(table.samples[input_column("flow")].iloc[0])
+            info = read_info(built["flow"])
             last, apex_method = list(numbers).index(info["apex"]), info["apex_method"]
         probabilities, facts = classify_span(
             bundle, frames, numbers, source, numbers[first], numbers[last], cache_dir=cache_dir
@@ -185,11 +192,10 @@ def classify_span(
     """Class probabilities of the expression from ``onset`` to ``apex`` (frame numbers among ``numbers``) and
     the facts the builders recorded (the face box), the inputs built as the bundle's training inputs were.
     Raises :class:`NoFaceError` when the bundle's face detector finds no face on the onset frame."""
-    table = build_inputs(
-        clip_table(frames, numbers, source, onset, apex, offset), bundle.inputs, bundle.input_settings,
+    paths = build_clip_inputs(
+        clip_row(frames, numbers, source, onset, apex, offset), bundle.inputs, bundle.input_settings,
         cache_dir=cache_dir,
     )
-    paths = {name: table.samples[input_column(name)].iloc[0] for name in bundle.inputs}
     facts: dict[str, Any] = {}
     for path in paths.values():
         facts.update(read_info(path))

@@ -28,6 +28,13 @@ from microexp.video.track import TrackerSettings, TrackLog, paced, track_stream
 # ranks as a 128 px one does, at a quarter of the flow's cost (400 flows for a 2 s clip at 200 fps).
 SPOTTING_SIZE = 64
 
+# The apex search scores this many frames a second, then every frame within a stride of the best three
+# (:func:`spot_apex`'s stride): at 200 fps a stride of 4, about 120 flows for a 2 s clip instead of 400. The 2 s
+# benchmark clip and the real videos, made to strides 2–4 (scored at 6–15 frames a second), gave the same apex
+# as scoring every frame; strides 6 and 8 moved WolfgangLanger_Pexels' apex (docs/results/long_video.md).
+# Below 75 fps every frame is scored, as before.
+SPOTTING_RATE = 50.0
+
 # The 68 points only keep the track here (the crops are cut by the onset's transform, and every frame's crop
 # is still checked against the face): fitting them 25 times a second finds the same faces, onsets, apexes
 # and probabilities as 100 times on the 2 s benchmark clip and the real videos (the fastest head, in
@@ -87,6 +94,7 @@ def _track_clip(
     the onset's face run (spotting); the onset, and the apex (spotted when not given) with how it was found."""
     fps = probe(source).fps
     fit_every = max(1, int(round(fps / FIT_RATE))) if math.isfinite(fps) else 1
+    spot_stride = max(1, int(round(fps / SPOTTING_RATE))) if math.isfinite(fps) else 1
     tracker = paced(tracker, fps, fit_every=fit_every)
     log = TrackLog()
     onset_matrix: np.ndarray | None = None
@@ -120,7 +128,7 @@ def _track_clip(
     if apex is None:
         if len(crops) < 2:
             raise DataError(f"{source}: the face is seen on frame {onset} only; spotting needs frames after it")
-        found = spot_apex(np.stack(crops), method="flow")
+        found = spot_apex(np.stack(crops), method="flow", stride=spot_stride)
         return log, onset, spill.indices[found.index], found.method
     if apex >= len(log):
         raise DataError(f"{source}: apex {apex} is beyond the clip's {len(log)} frames")
