@@ -12,7 +12,7 @@ import pytest
 from face_videos import expression_video, face_frames, linear_bundle, write_frames
 
 from conftest import shared_path, subprocess_env
-from microexp.errors import NoFaceError
+from microexp.errors import DataError, NoFaceError
 from microexp.training.bundle import load_bundle
 from microexp.video.analyse import analyse_video, classification_start, write_timeline
 from microexp.viz.timeline import plot_timeline
@@ -85,6 +85,15 @@ def test_a_video_without_a_face_is_refused_naming_it(bundle_dir, tmp_path):
     video = write_frames(tmp_path / "wall.mp4", face_frames([False] * 12), fps=30)
     with pytest.raises(NoFaceError, match="wall.mp4: no face was found on any of its 12 frames"):
         analyse_video(video, load_bundle(bundle_dir))
+
+
+def test_a_still_image_is_refused_as_no_video(bundle_dir, tmp_path):
+    import cv2
+
+    photo = tmp_path / "portrait.jpg"
+    cv2.imwrite(str(photo), face_frames([True])[0])
+    with pytest.raises(DataError, match="portrait.jpg: it holds 1 frame.*not a still image"):
+        analyse_video(photo, load_bundle(bundle_dir))
 
 
 def run_cli(*args):

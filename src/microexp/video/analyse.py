@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from microexp.errors import ConfigError, NoFaceError
+from microexp.errors import ConfigError, DataError, NoFaceError
 from microexp.files import write_json, write_text
 from microexp.training.predict import Predictor, classify_span
 from microexp.video.stream import VideoInfo, probe, read_span
@@ -155,6 +155,9 @@ def analyse_video(
             progress(frame.index + 1, info.frames)
     if progress is not None:
         progress(len(log), len(log))
+    if len(log) < 2:
+        # a still image decodes as a one-frame "video": nothing can move in it, so no interval could be found
+        raise DataError(f"{source}: it holds {len(log)} frame(s); analyse needs a video of a face, not a still image")
     has_face, times = log.has_face, log.times.copy()
     if not has_face.any():
         raise NoFaceError(
