@@ -1,9 +1,12 @@
 """MiNet's spatial features of micro (composite) and macro (CK+ sequences) clips before and after alignment:
 ``minet`` trained on the composite alone, and a transfer model (default ``minet_transfer``) trained on the
 composite with CK+ as its training-only macro table; both on every clip (this is a picture of the learnt
-features, not a score), seed 0, their registered schedules. Prints the domain gap of each panel.
+features, not a score), seed 0, their registered schedules. ``--teacher BUNDLE`` (repeatable) adds a panel
+of the transfer model taught by a MaNet bundle (``manet`` or ``manet_faces``) on the composite's clips alone.
+Prints the domain gap of each panel.
 
-    PYTHONPATH=src python benchmarks/micro_macro_embedding.py --out docs/results/micro_macro_embedding.png
+    PYTHONPATH=src python benchmarks/micro_macro_embedding.py --out docs/results/micro_macro_embedding.png \
+        [--teacher TEACHER_BUNDLE ...]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from microexp.evaluation.runner import train_on_rows
 from microexp.evaluation.study import TableSpec, load_study_table, make_run_spec
 from microexp.inputs.build import build_inputs
 from microexp.inputs.dataset import SampleDataset
+from microexp.models.micro_macro import teacher_description
 from microexp.models.registry import get_model_info
 from microexp.viz.domain_embedding import domain_gap, embed_2d, plot_domain_embedding
 
@@ -38,6 +42,7 @@ def main() -> None:
     parser.add_argument("--macro", default="../shared/data/macro/ckplus_sequences")
     parser.add_argument("--transfer", default="minet_transfer")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--teacher", type=Path, action="append", default=[], help="a MaNet bundle: one more panel")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "microexp")
     args = parser.parse_args()
     macro_table = TableSpec("ckplus", Path(args.macro), "megc3", role="train")
@@ -46,13 +51,19 @@ def main() -> None:
     domains = np.where(table.samples["role"] == "evaluate", "micro", "macro")
     everything = SampleDataset(table, get_model_info("minet").inputs)
     panels = {}
-    for model, rows, title in (
-        ("minet", np.flatnonzero(domains == "micro"), "MiNet alone (before alignment)"),
-        (args.transfer, np.arange(len(table)), f"{args.transfer} (after alignment)"),
-    ):
+    micro_rows = np.flatnonzero(domains == "micro")
+    runs = [
+        ("minet", micro_rows, "MiNet alone (before alignment)", {}),
+        (args.transfer, np.arange(len(table)), f"{args.transfer} (after alignment)", {}),
+    ]
+    for teacher in args.teacher:
+        motion = teacher_description(teacher)["model"] == "manet"  # a face-only teacher teaches no relation
+        title = f"{args.transfer} taught by {teacher.name}"
+        runs.append((args.transfer, micro_rows, title, {"teacher": str(teacher), "relation": motion}))
+    for model, rows, title, options in runs:
         start = time.perf_counter()
         config = make_run_spec(dataset="megc2019", data_dir=args.composite, model=model).train
-        trained = train_on_rows(model, table, rows, seed=0, config=config)
+        trained = train_on_rows(model, table, rows, seed=0, config=config, model_options=options)
         panels[title] = spatial_features(trained, everything)
         gap = domain_gap(embed_2d(panels[title])[0], domains)
         print(f"{title}: trained in {time.perf_counter() - start:.0f} s, domain gap {gap:.2f}")

@@ -215,3 +215,138 @@ def test_domain_codes_put_the_evaluated_table_first_whatever_the_names():
         {"x": np.zeros((4, 2))}, [0, 1, 0, 1], domains=["zz", "aa", "zz", "bb"], roles=["evaluate", "train"] * 2
     )
     assert domain_codes(data).tolist() == [0, 1, 0, 2]
+
+
+# --- MaNet trained once, as a teacher bundle ---
+
+
+def _teacher_bundle(folder, model: str = "manet", dataset: str = "macro:megc3", seed: int = 0):
+    """A MaNet bundle as `microexp train` writes it: trained one step on random macro rows, then finished."""
+    from microexp.models.micro_macro import INPUTS
+    from microexp.training.bundle import save_bundle
+    from microexp.training.trained import TrainedModel
+
+    torch.manual_seed(seed)
+    info = get_model_info(model)
+    net = create_model(model, num_classes=3)
+    (apex, flow), y, _ = _batch(micro=0, macro=12, seed=seed)
+    inputs = [apex, flow][: len(info.inputs)]
+    net.train()
+    net.training_loss(inputs, y, torch.nn.CrossEntropyLoss()).backward()
+    net.eval()
+    net.finish_training(inputs, y)
+    mean = {name: np.zeros(shape[0]) for name, shape in INPUTS.items() if name in info.inputs}
+    std = {name: np.ones(shape[0]) for name, shape in INPUTS.items() if name in info.inputs}
+    trained = TrainedModel(model, 3, info.inputs, net, mean, std, {})
+    preprocessing = {"inputs_by_dataset": {dataset.split(":")[0]: {}}}
+    return save_bundle(
+        folder, trained, classes=CLASS_NAMES, dataset=dataset, preprocessing=preprocessing, train_config={}
+    )
+
+
+CLASS_NAMES = ("negative", "positive", "surprise")
+
+
+def test_manet_keeps_its_class_centroids_and_a_bank_of_its_spatial_features():
+    from microexp.models.micro_macro import BANK_SIZE
+
+    for name, width in (("manet", 128), ("manet_faces", 64)):
+        net = create_model(name, num_classes=3).eval()
+        (apex, flow), y, _ = _batch(micro=0, macro=9)
+        inputs = [apex, flow] if name == "manet" else [apex]
+        net.finish_training(inputs, y)
+        assert int(net.bank_rows) == 9 and net.bank.shape == (BANK_SIZE, 64)
+        assert torch.allclose(net.bank[:9], net.net.spatial(apex))  # eval-mode features of every row
+        assert not net.bank[9:].any()
+        assert net.centroids.shape == (3, width) and net.centroid_seen.all()
+        assert torch.allclose(net.centroids.norm(dim=1), torch.ones(3))
+        assert (net.relation is not None) == (name == "manet")
+
+
+def test_a_teacher_bundle_teaches_minet_on_micro_rows_alone_and_is_never_trained(tmp_path):
+    from microexp.models.micro_macro import read_teacher
+    from microexp.training.bundle import load_bundle
+
+    folder = _teacher_bundle(tmp_path / "manet")
+    assert load_bundle(folder).trained.name == "manet"  # an ordinary bundle too
+    teacher = read_teacher(folder)
+    relation_before = [p.clone() for p in teacher.relation.parameters()]
+    torch.manual_seed(0)
+    model = create_model("minet_transfer", num_classes=3, teacher=str(folder))
+    assert model.manet is None and model.relation is None  # nothing of MaNet is trained per fold
+    model.train()
+    (apex, flow), y, _ = _batch(micro=8, macro=0)
+    loss = model.training_loss([apex, flow], y, torch.nn.CrossEntropyLoss(), domain=torch.zeros(8, dtype=torch.long))
+    loss.backward()
+    assert model.minet.temporal[0][0].weight.grad.abs().sum() > 0  # the relation term reaches MiNet
+    assert all(p.grad is None for p in model.teacher().relation.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(relation_before, model.teacher().relation.parameters(), strict=True))
+    assert not any(key.startswith(("manet", "relation")) for key in model.state_dict())  # not in MiNet's bundle
+    # a macro table beside a teacher is refused: the teacher is the macro data
+    with pytest.raises(ConfigError, match="leave out --train-table"):
+        model.training_loss([apex, flow], y, torch.nn.CrossEntropyLoss(), domain=torch.tensor([0] * 7 + [1]))
+
+
+def test_a_face_only_teacher_teaches_no_relation_and_contrasts_spatial_features(tmp_path):
+    folder = _teacher_bundle(tmp_path / "faces", model="manet_faces")
+    (apex, flow), y, _ = _batch(micro=6, macro=0)
+    full = create_model("minet_transfer", num_classes=3, teacher=str(folder))
+    with pytest.raises(ConfigError, match=r"face-only .*model.relation=false"):
+        full.training_loss([apex, flow], y, torch.nn.CrossEntropyLoss())
+    model = create_model("minet_transfer", num_classes=3, relation=False, teacher=str(folder))
+    model.train()
+    model.training_loss([apex, flow], y, torch.nn.CrossEntropyLoss()).backward()
+    assert model.teacher().centroids.shape == (3, 64)
+    assert model.minet.spatial[0][0].weight.grad.abs().sum() > 0
+
+
+def test_a_teacher_is_read_only_when_training_starts(tmp_path):
+    model = create_model("minet_contrastive", num_classes=3, teacher=str(tmp_path / "elsewhere"))
+    model.eval()
+    (apex, flow), *_ = _batch(micro=2, macro=0)
+    assert model(apex, flow).shape == (2, 3)  # a MiNet bundle predicts without its teacher at hand
+    with pytest.raises(Exception, match=r"teacher bundle .*elsewhere: no bundle.json there; train one"):
+        model.training_loss([apex, flow], torch.tensor([0, 1]), torch.nn.CrossEntropyLoss())
+
+
+def test_a_study_refuses_a_teacher_trained_on_a_database_it_evaluates(tmp_path):
+    from types import SimpleNamespace
+
+    from microexp.evaluation.study import check_teacher
+
+    micro = make_flow_table(tmp_path / "micro", subjects=2)
+    micro = SampleTable("toy", CLASS_NAMES, micro.samples)
+    leaky = _teacher_bundle(tmp_path / "leaky", dataset="toy:megc3")
+    with pytest.raises(ConfigError, match="trained on toy, which this study evaluates"):
+        check_teacher(SimpleNamespace(model_options={"teacher": str(leaky)}), micro)
+    # a composite names its parts in its rows: a teacher trained on one of them leaks too
+    part = micro.samples.assign(dataset="casme2")
+    with pytest.raises(ConfigError, match="trained on casme2"):
+        check_teacher(
+            SimpleNamespace(model_options={"teacher": str(_teacher_bundle(tmp_path / "c", dataset="casme2"))}),
+            SampleTable("megc2019:megc3", CLASS_NAMES, part),
+        )
+    clean = _teacher_bundle(tmp_path / "clean", dataset="ckplus:megc3")
+    check_teacher(SimpleNamespace(model_options={"teacher": str(clean)}), micro)
+    other_classes = SampleTable("toy", ("a", "b", "c"), micro.samples)
+    with pytest.raises(ConfigError, match="label map"):
+        check_teacher(SimpleNamespace(model_options={"teacher": str(clean)}), other_classes)
+    check_teacher(SimpleNamespace(model_options={}), micro)  # no teacher, nothing to check
+    faces = str(_teacher_bundle(tmp_path / "faces", model="manet_faces", dataset="ckplus48:megc3"))
+    with pytest.raises(ConfigError, match="face-only"):
+        check_teacher(SimpleNamespace(model="minet_transfer", model_options={"teacher": faces}), micro)
+    check_teacher(SimpleNamespace(model="minet_transfer", model_options={"teacher": faces, "relation": False}), micro)
+
+
+def test_the_composite_s_parts_are_one_evaluated_domain_so_samm_never_passes_for_macro_data():
+    from microexp.inputs.dataset import ArrayDataset
+
+    parts = ArrayDataset({"x": np.zeros((4, 2))}, [0, 1, 2, 0], domains=["casme2", "samm", "smic", "samm"])
+    assert domain_codes(parts).tolist() == [0, 0, 0, 0]
+    with_macro = ArrayDataset(
+        {"x": np.zeros((3, 2))},
+        [0, 1, 2],
+        domains=["samm", "ckplus", "casme2"],
+        roles=["evaluate", "train", "evaluate"],
+    )
+    assert domain_codes(with_macro).tolist() == [0, 1, 0]

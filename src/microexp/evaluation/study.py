@@ -308,6 +308,37 @@ def check_inputs(spec: RunSpec, table: SampleTable) -> None:
                 )
 
 
+def check_teacher(spec: RunSpec, table: SampleTable) -> None:
+    """A MiNet taught by a MaNet bundle (``model.teacher``): refuse a teacher trained on any database of this
+    study, whose subjects would then reach MaNet whatever the folds (leakage), or on other class names."""
+    path = spec.model_options.get("teacher")
+    if path is None:
+        return
+    from microexp.models.micro_macro import teacher_databases, teacher_description
+
+    description = teacher_description(path)
+    study = {part.split(":")[0] for part in str(table.name).split("+")} | set(table.samples["dataset"].astype(str))
+    shared = sorted(teacher_databases(description) & study)
+    if shared:
+        raise ConfigError(
+            f"teacher bundle {path} was trained on {', '.join(shared)}, which this study evaluates: its test "
+            "subjects would reach MaNet; train the teacher on a macro database (ckplus, ckplus48)"
+        )
+    if (
+        description["model"] == "manet_faces"
+        and create_model(spec.model, num_classes=len(table.classes), **spec.model_options).use_relation
+    ):
+        raise ConfigError(
+            f"teacher bundle {path} is face-only (manet_faces): it has no temporal features to teach a relation; "
+            "--set model.relation=false, or a teacher trained as manet on sequences"
+        )
+    if list(description.get("classes") or ()) != list(table.classes):
+        raise ConfigError(
+            f"teacher bundle {path} has classes {description.get('classes')}, this study {list(table.classes)}: "
+            "train the teacher with the study's label map (e.g. --label-map megc3)"
+        )
+
+
 def _stages(spec: RunSpec):
     return tuple(spec.stage_configs()) if spec.stages else ()
 
@@ -346,6 +377,7 @@ def evaluate(
     table = load_study_table(spec)
     check_model_builds(spec, len(table.classes))
     check_inputs(spec, table)
+    check_teacher(spec, table)
     splitter = spec.splitter_instance()
     list(splitter.split(table))  # folds the table cannot give (10 of 6 subjects) are refused before out is written
     record = {
@@ -428,6 +460,7 @@ def train_bundle(
     table = load_study_table(spec)
     check_model_builds(spec, len(table.classes))
     check_inputs(spec, table)
+    check_teacher(spec, table)
     info = get_model_info(spec.model)
     built = build_inputs(
         table,

@@ -37,10 +37,23 @@ and up for training-only tables (:func:`microexp.training.engine.domain_codes`).
 each fold on the macro rows only (its own cross-entropy, and the relation task on its temporal features);
 MiNet's cross-entropy reads the micro rows only. Every transfer term reads MaNet's features detached, so
 nothing of the micro rows reaches MaNet, and the discriminator sees MiNet's features of the fold's training
-rows only: the test subject's clips are never training rows (tests/models/test_micro_macro.py). The issue
-asked for a MaNet trained once and loaded as a bundle; that would need the model to load bundles, which
-live a stage below (training), so it is not done: training MaNet per fold on 40 CK+ sequences costs little.
-CK+48 (peak faces only, no motion) cannot be a training table of this model: the macro rows need a flow.
+rows only: the test subject's clips are never training rows (tests/models/test_micro_macro.py). CK+48
+(peak faces only, no motion) cannot be such a table: every row of a study's table needs both of the
+model's inputs.
+
+**A MaNet trained once (``teacher``).** ``manet`` (two streams, with the relation task on its temporal
+features) and ``manet_faces`` (the spatial stream alone: macro appearance, for face-only sets like CK+48)
+are models of their own, trained once with ``microexp train`` on a macro database into a bundle. At the
+end of their training (:meth:`MaNet.finish_training`, eval mode, every training row) they keep what MiNet
+learns from: their class centroids, a bank of their spatial features (up to :data:`BANK_SIZE` rows) and,
+for ``manet``, the relation classifier. ``--set model.teacher=BUNDLE`` gives these to a MiNet with
+transfer, which then trains on the micro rows alone: the discriminator tells MiNet's spatial features from
+as many bank rows drawn at random, the contrastive loss reads the teacher's centroids (spatial features
+only for a face-only teacher) and the relation term the teacher's frozen classifier (a face-only teacher
+has none: ``model.relation=false``). Nothing of the micro database reaches the teacher: a study refuses a
+teacher bundle trained on any database it evaluates (:func:`teacher_databases`, used by
+``microexp.evaluation.study``). The teacher is read when training starts, not when the model is built, so
+a MiNet bundle loads on a machine without its teacher.
 
 **Choices.** The paper's layer sizes, loss weights and schedule are not available here, so these are
 ours, fixed before the first composite run from the size of the inputs and the machine (2 CPU cores,
@@ -52,17 +65,23 @@ weights: adversarial 0.1 (a small weight because the reversed gradient fights th
 0.5, contrastive 0.5; centroid momentum 0.9. Training (``TRANSFER_TRAINING``): FR's schedule cut to 30
 epochs (40 made a transfer fold take ~31 s on the shared cores, over the time aim; timed on one fold's
 training rows, no score looked at) of Adam (lr 1e-3, weight decay 1e-4, cosine), batch 64, class
-weighting, mirrored training and test inputs. No composite figure chose any of these;
-docs/results/micro_macro.md reports what they score.
+weighting, mirrored training and test inputs. MaNet as a teacher bundle: the same streams and schedule,
+relation weight 0.5, a bank of 1024 rows (CK+48's 981 fit whole), as many bank rows per batch as micro
+rows. No composite figure chose any of these; docs/results/micro_macro.md reports what they score.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from microexp.errors import ConfigError
+from microexp.errors import ConfigError, DataNotFoundError
 from microexp.models.fr import FR_TRAINING
 from microexp.models.layers import Classifier, Dropout, conv_bn
 from microexp.models.registry import register_model
@@ -77,6 +96,29 @@ TRANSFER_TRAINING = {**FR_TRAINING, "epochs": 30}
 # given its macro table (with CK+'s 40 sequences beside the composite's ~435 clips, a batch of 64 lacks
 # them with probability 0.003).
 BATCHES_WITHOUT_MACRO = 20
+# Rows of a teacher's spatial-feature bank: a fixed size, so a bundle's weights keep one shape whatever the
+# macro set's size (CK+48's 981 faces fit whole; a larger set is sampled evenly).
+BANK_SIZE = 1024
+TEACHER_MODELS = ("manet", "manet_faces")
+
+
+def spatial_stream(feature_dim: int, dropout: float) -> nn.Sequential:
+    """Three stride-2 convolutions on the 48x48 grey apex face, flattened (position matters) to features."""
+    grid = APEX_SIZE // 8
+    return nn.Sequential(
+        conv_bn(1, 16, 3, 2),
+        conv_bn(16, 32, 3, 2),
+        conv_bn(32, 32, 3, 2),
+        nn.Flatten(),
+        Dropout(dropout),
+        nn.Linear(32 * grid * grid, feature_dim),
+        nn.ReLU(inplace=True),
+    )
+
+
+def relation_head(feature_dim: int) -> nn.Sequential:
+    """Which fraction of the motion a temporal feature shows, read beside the whole motion's feature."""
+    return nn.Sequential(nn.Linear(2 * feature_dim, 32), nn.ReLU(inplace=True), nn.Linear(32, len(FRACTIONS)))
 
 
 class TwoStream(nn.Module):
@@ -84,17 +126,8 @@ class TwoStream(nn.Module):
 
     def __init__(self, num_classes: int, feature_dim: int = 64, dropout: float = 0.5) -> None:
         super().__init__()
-        spatial_grid = APEX_SIZE // 8  # three stride-2 convolutions
-        temporal_grid = FLOW_SIZE // 4  # two
-        self.spatial = nn.Sequential(
-            conv_bn(1, 16, 3, 2),
-            conv_bn(16, 32, 3, 2),
-            conv_bn(32, 32, 3, 2),
-            nn.Flatten(),
-            Dropout(dropout),
-            nn.Linear(32 * spatial_grid * spatial_grid, feature_dim),
-            nn.ReLU(inplace=True),
-        )
+        temporal_grid = FLOW_SIZE // 4  # two stride-2 convolutions
+        self.spatial = spatial_stream(feature_dim, dropout)
         self.temporal = nn.Sequential(
             conv_bn(3, 16, 3, 2),
             conv_bn(16, 32, 3, 2),
@@ -153,23 +186,27 @@ class MicroMacroTransfer(Classifier):
         temperature: float = 0.1,
         feature_dim: int = 64,
         dropout: float = 0.5,
+        teacher: str | None = None,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.feature_dim = feature_dim
         self.weights = {"adversarial": adversarial_weight, "relation": relation_weight}
         self.contrastive_weight = contrastive_weight
         self.temperature = temperature
         self.minet = TwoStream(num_classes, feature_dim, dropout)
         self.transfer = adversarial or relation or contrastive
-        self.manet = TwoStream(num_classes, feature_dim, dropout) if self.transfer else None
+        if teacher is not None and not self.transfer:
+            raise ValueError("a teacher teaches through the transfer parts: choose minet_transfer or one part")
+        # with a teacher bundle, MaNet and the relation classifier were trained once, before this model
+        self.teacher_path = teacher
+        self._teacher: Teacher | None = None  # read when training starts (see the module docstring)
+        self.manet = TwoStream(num_classes, feature_dim, dropout) if self.transfer and teacher is None else None
         self.discriminator = (
             nn.Sequential(nn.Linear(feature_dim, 32), nn.ReLU(inplace=True), nn.Linear(32, 1)) if adversarial else None
         )
-        self.relation = (
-            nn.Sequential(nn.Linear(2 * feature_dim, 32), nn.ReLU(inplace=True), nn.Linear(32, len(FRACTIONS)))
-            if relation
-            else None
-        )
+        self.relation = relation_head(feature_dim) if relation and teacher is None else None
+        self.use_relation = relation
         self.contrastive = contrastive
         # MaNet's features per class (unit length), a running mean over the macro rows seen in training.
         self.register_buffer("centroids", torch.zeros(num_classes, 2 * feature_dim))
@@ -189,6 +226,8 @@ class MicroMacroTransfer(Classifier):
         apex, flow = inputs
         if not self.transfer:
             return criterion(self.minet(apex, flow), y)
+        if self.teacher_path is not None:
+            return self._taught_loss(apex, flow, y, criterion, domain)
         if domain is None:
             raise ConfigError("a MiNet-with-transfer model needs each training row's domain (micro or macro)")
         micro, macro = domain == 0, domain > 0
@@ -219,6 +258,51 @@ class MicroMacroTransfer(Classifier):
                 torch.cat([mi_spatial, mi_temporal], 1), y[micro]
             )
         return loss
+
+    def _taught_loss(self, apex, flow, y, criterion, domain) -> torch.Tensor:
+        """MiNet's loss with a teacher bundle: the micro rows alone, the transfer terms from what the
+        teacher kept (its feature bank, its frozen relation classifier, its class centroids)."""
+        if domain is not None and bool((domain > 0).any()):
+            raise ConfigError(
+                f"MiNet with teacher {self.teacher_path} was also given a macro training table: the teacher is "
+                "the macro data; leave out --train-table, or the teacher to train MaNet inside each fold"
+            )
+        teacher = self.teacher(apex.device)
+        spatial, temporal = self.minet.features(apex, flow)
+        loss = criterion(self.minet.classify(torch.cat([spatial, temporal], 1)), y)
+        if self.discriminator is not None:
+            # as many of the teacher's macro features as there are micro rows, drawn with the seeded generator
+            drawn = teacher.bank[torch.randint(len(teacher.bank), (len(apex),), device=apex.device)]
+            loss = loss + self.weights["adversarial"] * self._domain_loss(spatial, drawn)
+        if self.use_relation:
+            loss = loss + self.weights["relation"] * self._relation_loss(self.minet, flow, temporal, teacher.relation)
+        if self.contrastive:
+            features = torch.cat([spatial, temporal], 1) if teacher.motion else spatial
+            loss = loss + self.contrastive_weight * self.contrastive_loss(
+                features, y, teacher.centroids, teacher.centroid_seen
+            )
+        return loss
+
+    def teacher(self, device: torch.device | str = "cpu") -> Teacher:
+        """The teacher bundle's parts, read once and checked against this model."""
+        if self._teacher is None:
+            teacher = read_teacher(self.teacher_path)
+            where = f"teacher bundle {self.teacher_path}"
+            if teacher.num_classes != self.num_classes:
+                raise ConfigError(
+                    f"{where} has {teacher.num_classes} classes, this study {self.num_classes}: train the teacher "
+                    "with the study's label map (e.g. --label-map megc3)"
+                )
+            if teacher.bank.shape[1] != self.feature_dim:
+                raise ConfigError(f"{where} has {teacher.bank.shape[1]}-value features, MiNet {self.feature_dim}")
+            if self.use_relation and teacher.relation is None:
+                raise ConfigError(
+                    f"{where} is face-only ({teacher.model}): it has no temporal features to teach a relation; "
+                    "--set model.relation=false, or a teacher trained as manet on sequences"
+                )
+            self._teacher = teacher
+        self._teacher = self._teacher.to(device)
+        return self._teacher
 
     def _check_macro_arrives(self, has_macro: bool) -> None:
         self.batches_without_macro = 0 if has_macro else self.batches_without_macro + 1
@@ -261,17 +345,197 @@ class MicroMacroTransfer(Classifier):
             self.centroids[label] = F.normalize(new, dim=0)
             self.centroid_seen[label] = True
 
-    def contrastive_loss(self, micro_features: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def contrastive_loss(
+        self,
+        micro_features: torch.Tensor,
+        y: torch.Tensor,
+        centroids: torch.Tensor | None = None,
+        seen: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Cross-entropy of cosine similarities (over the temperature) between MiNet's features and MaNet's
-        class centroids: pulls towards the clip's class, pushes from the others. Rows whose class MaNet has
-        not shown yet, and classes not seen, are left out."""
-        seen = self.centroid_seen
+        class centroids (this model's running ones unless given): pulls towards the clip's class, pushes
+        from the others. Rows whose class MaNet has not shown yet, and classes not seen, are left out."""
+        centroids = self.centroids if centroids is None else centroids
+        seen = self.centroid_seen if seen is None else seen
         keep = seen[y]
         if not keep.any():
             return micro_features.new_zeros(())
-        similarity = F.normalize(micro_features[keep], dim=1) @ self.centroids.T / self.temperature
+        similarity = F.normalize(micro_features[keep], dim=1) @ centroids.T / self.temperature
         similarity = similarity.masked_fill(~seen, float("-inf"))
         return F.cross_entropy(similarity, y[keep])
+
+
+class MaNet(Classifier):
+    """MaNet trained once on a macro database, to teach MiNets later (``teacher``). ``motion``: both
+    streams and the relation task on the temporal features (``manet``, sequences); without it the spatial
+    stream alone (``manet_faces``, face-only sets like CK+48). :meth:`finish_training` keeps what a MiNet
+    reads: class centroids, a bank of spatial features, and (with motion) the relation classifier."""
+
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        motion: bool = True,
+        relation_weight: float = 0.5,
+        feature_dim: int = 64,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.motion = motion
+        self.relation_weight = relation_weight
+        if motion:
+            self.net = TwoStream(num_classes, feature_dim, dropout)
+            self.relation = relation_head(feature_dim)
+        else:
+            self.net = nn.Module()
+            self.net.spatial = spatial_stream(feature_dim, dropout)
+            self.net.classify = nn.Sequential(Dropout(dropout), nn.Linear(feature_dim, num_classes))
+            self.relation = None
+        centroid_dim = 2 * feature_dim if motion else feature_dim
+        self.register_buffer("centroids", torch.zeros(num_classes, centroid_dim))
+        self.register_buffer("centroid_seen", torch.zeros(num_classes, dtype=torch.bool))
+        self.register_buffer("bank", torch.zeros(BANK_SIZE, feature_dim))
+        self.register_buffer("bank_rows", torch.zeros((), dtype=torch.long))
+
+    def features(self, apex: torch.Tensor, flow: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(spatial features, what the classifier and the centroids read: both streams' or the spatial)."""
+        spatial = self.net.spatial(apex)
+        if not self.motion:
+            return spatial, spatial
+        return spatial, torch.cat([spatial, self.net.temporal(flow)], 1)
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.net.classify(self.features(*inputs)[1])
+
+    def training_loss(self, inputs, y: torch.Tensor, criterion: nn.Module, domain=None) -> torch.Tensor:
+        """Cross-entropy (and the relation task) on every row: several macro tables (--train-table) pool."""
+        _, joint = self.features(*inputs)
+        loss = criterion(self.net.classify(joint), y)
+        if self.relation is not None:
+            temporal = joint[:, joint.shape[1] // 2 :]
+            loss = loss + self.relation_weight * MicroMacroTransfer._relation_loss(
+                self.net, inputs[1], temporal, self.relation
+            )
+        return loss
+
+    @torch.no_grad()
+    def finish_training(self, inputs, y: torch.Tensor) -> None:
+        """Called by the engine once training ends, in eval mode, with every training row (standardised):
+        the unit-length mean feature per class, and the spatial features of up to BANK_SIZE rows."""
+        spatial, joint = self.features(*inputs)
+        features = F.normalize(joint, dim=1)
+        self.centroids.zero_()
+        self.centroid_seen.zero_()
+        for label in y.unique():
+            self.centroids[label] = F.normalize(features[y == label].mean(0), dim=0)
+            self.centroid_seen[label] = True
+        rows = torch.linspace(0, len(spatial) - 1, min(len(spatial), BANK_SIZE)).round().long()
+        self.bank.zero_()
+        self.bank[: len(rows)] = spatial[rows]
+        self.bank_rows.fill_(len(rows))
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """What a MaNet bundle teaches: its spatial-feature bank, class centroids and, with motion, the frozen
+    relation classifier; and what it was trained on."""
+
+    model: str
+    num_classes: int
+    classes: tuple[str, ...]
+    databases: frozenset[str]
+    motion: bool
+    bank: torch.Tensor
+    centroids: torch.Tensor
+    centroid_seen: torch.Tensor
+    relation: nn.Module | None
+
+    def to(self, device: torch.device | str) -> Teacher:
+        if self.bank.device == torch.device(device):
+            return self
+        relation = None if self.relation is None else self.relation.to(device)
+        return Teacher(
+            self.model,
+            self.num_classes,
+            self.classes,
+            self.databases,
+            self.motion,
+            self.bank.to(device),
+            self.centroids.to(device),
+            self.centroid_seen.to(device),
+            relation,
+        )
+
+
+def teacher_description(path: str | Path) -> dict:
+    """A teacher bundle's bundle.json, checked to be a MaNet's (one line naming the bundle if not)."""
+    folder = Path(path)
+    description_file = folder / "bundle.json"
+    if not description_file.is_file():
+        raise DataNotFoundError(
+            f"teacher bundle {folder}: no bundle.json there; train one with `microexp train --model manet "
+            "--dataset ckplus --data-dir DIR --label-map megc3 --out FOLDER` (or manet_faces on ckplus48)"
+        )
+    try:
+        description = json.loads(description_file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"teacher bundle {folder}: bundle.json cannot be read ({error}); train it again") from None
+    if description.get("model") not in TEACHER_MODELS:
+        raise ConfigError(
+            f"teacher bundle {folder} holds {description.get('model')!r}; a teacher is a {' or '.join(TEACHER_MODELS)} "
+            "bundle"
+        )
+    return description
+
+
+def teacher_databases(description: dict) -> frozenset[str]:
+    """Every database a teacher bundle was trained on: its table's names and its rows' databases."""
+    names = {part.split(":")[0] for part in str(description.get("dataset", "")).split("+") if part}
+    names |= set((description.get("preprocessing") or {}).get("inputs_by_dataset") or {})
+    return frozenset(names)
+
+
+def read_teacher(path: str | Path) -> Teacher:
+    """The parts of a MaNet bundle a MiNet learns from. The weights file is checked against the bundle's
+    manifest and read with safetensors (tensors only: nothing in it can run code)."""
+    from safetensors.torch import load_file
+
+    folder = Path(path)
+    description = teacher_description(folder)
+    weights = folder / "weights.safetensors"
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        expected = manifest["files"]["weights.safetensors"]["sha256"]
+        if hashlib.sha256(weights.read_bytes()).hexdigest() != expected:
+            raise ConfigError(f"teacher bundle {folder}: weights.safetensors differs from its manifest; train it again")
+        state = load_file(str(weights))
+    except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
+        raise ConfigError(f"teacher bundle {folder}: cannot read its weights ({error}); train it again") from None
+    motion = description["model"] == "manet"
+    rows = int(state["bank_rows"])
+    if rows == 0 or not bool(state["centroid_seen"].any()):
+        raise ConfigError(
+            f"teacher bundle {folder} kept no features: it was saved before training ended; train it again"
+        )
+    relation = None
+    if motion:
+        relation = relation_head(state["bank"].shape[1])
+        relation.load_state_dict(
+            {key[len("relation.") :]: value for key, value in state.items() if key.startswith("relation.")}
+        )
+        relation.requires_grad_(False)  # frozen: only MiNet moves to satisfy it
+        relation.eval()
+    return Teacher(
+        model=description["model"],
+        num_classes=int(description["num_classes"]),
+        classes=tuple(description.get("classes") or ()),
+        databases=teacher_databases(description),
+        motion=motion,
+        bank=state["bank"][:rows],
+        centroids=state["centroids"],
+        centroid_seen=state["centroid_seen"],
+        relation=relation,
+    )
 
 
 def _frozen_copy(module: nn.Module) -> nn.Module:
@@ -306,9 +570,10 @@ def minet_transfer(
     temperature: float = 0.1,
     feature_dim: int = 64,
     dropout: float = 0.5,
+    teacher: str | None = None,
 ) -> MicroMacroTransfer:
     """MiNet taught by MaNet (Xia & Wang 2021): discriminator, relation classifier and contrastive loss; needs
-    a training-only macro table (--train-table ckplus:DIR:megc3)."""
+    a training-only macro table (--train-table ckplus:DIR:megc3) or a MaNet bundle (--set model.teacher=DIR)."""
     _check_channels(in_chans)
     if not (adversarial or relation or contrastive):
         raise ValueError("minet_transfer with every transfer part off is minet: choose --model minet")
@@ -323,6 +588,7 @@ def minet_transfer(
         temperature=temperature,
         feature_dim=feature_dim,
         dropout=dropout,
+        teacher=teacher,
     )
 
 
@@ -332,14 +598,28 @@ def _one_part(part: str, summary: str) -> None:
     default_weight = {"adversarial": 0.1, "relation": 0.5, "contrastive": 0.5}[part]
 
     def factory(
-        *, num_classes: int, in_chans: int, weight: float = default_weight, feature_dim: int = 64, dropout: float = 0.5
+        *,
+        num_classes: int,
+        in_chans: int,
+        weight: float = default_weight,
+        feature_dim: int = 64,
+        dropout: float = 0.5,
+        teacher: str | None = None,
     ) -> MicroMacroTransfer:
         options = {"adversarial": False, "relation": False, "contrastive": False, part: True, f"{part}_weight": weight}
         return minet_transfer(
-            num_classes=num_classes, in_chans=in_chans, feature_dim=feature_dim, dropout=dropout, **options
+            num_classes=num_classes,
+            in_chans=in_chans,
+            feature_dim=feature_dim,
+            dropout=dropout,
+            teacher=teacher,
+            **options,
         )
 
-    factory.__doc__ = f"{summary}. Needs a training-only macro table (--train-table ckplus:DIR:megc3)."
+    factory.__doc__ = (
+        f"{summary}. Needs a training-only macro table (--train-table ckplus:DIR:megc3) or a MaNet bundle "
+        "(--set model.teacher=DIR)."
+    )
     factory.__name__ = f"minet_{part}"
     register_model(f"minet_{part}", inputs=INPUTS, training=TRANSFER_TRAINING)(factory)
 
@@ -347,3 +627,22 @@ def _one_part(part: str, summary: str) -> None:
 _one_part("adversarial", "MiNet + MaNet's domain discriminator on spatial features only (gradient reversal)")
 _one_part("relation", "MiNet + the relation classifier on temporal features only (motion at 4 fractions)")
 _one_part("contrastive", "MiNet + the contrastive loss towards MaNet's class features only")
+
+
+@register_model("manet", inputs=INPUTS, training=TRANSFER_TRAINING)
+def manet(
+    *, num_classes: int, in_chans: int, relation_weight: float = 0.5, feature_dim: int = 64, dropout: float = 0.5
+) -> MaNet:
+    """MaNet, trained once on macro sequences (apex face + onset-apex flow, relation task) as a MiNet teacher
+    bundle: microexp train --model manet --dataset ckplus --label-map megc3; then --set model.teacher=DIR."""
+    _check_channels(in_chans)
+    return MaNet(num_classes, motion=True, relation_weight=relation_weight, feature_dim=feature_dim, dropout=dropout)
+
+
+@register_model("manet_faces", inputs={"apex": INPUTS["apex"]}, training=TRANSFER_TRAINING)
+def manet_faces(*, num_classes: int, in_chans: int, feature_dim: int = 64, dropout: float = 0.5) -> MaNet:
+    """MaNet on macro faces alone (spatial stream: appearance, no motion), e.g. CK+48, as a MiNet teacher
+    bundle (relation off: --set model.relation=false on the MiNet it teaches)."""
+    if in_chans != 1:
+        raise ValueError(f"manet_faces takes a grey apex face (in_chans 1), got in_chans {in_chans}")
+    return MaNet(num_classes, motion=False, feature_dim=feature_dim, dropout=dropout)

@@ -26,6 +26,8 @@ MODEL_MODULES = {
     "li_regions": "li_regions",
     "minet": "micro_macro",
     "minet_transfer": "micro_macro",
+    "manet": "micro_macro",
+    "manet_faces": "micro_macro",
     **{f"minet_{part}": "micro_macro" for part in ("adversarial", "relation", "contrastive")},
     "linear": "linear",
     "landmarks_linear": "linear",

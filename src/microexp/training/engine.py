@@ -91,14 +91,17 @@ class _Batches:
 
 
 def domain_codes(dataset: SampleDataset) -> np.ndarray:
-    """Each sample's table as an integer, for models whose loss uses it: the evaluated tables' domains
-    first, then the training-only tables' (macro-expression data), each group sorted by name. So code 0 is
-    the evaluated database wherever a study has one, and a transfer model can tell its own rows (code 0)
-    from the rows it only learns from (codes 1 and up)."""
-    roles = dict(zip(dataset.domains, dataset.roles, strict=True))
-    order = sorted(set(dataset.domains), key=lambda domain: (roles[domain] != "evaluate", domain))
-    codes = {domain: code for code, domain in enumerate(order)}
-    return np.array([codes[d] for d in dataset.domains], dtype=np.int64)
+    """Each sample's table as an integer, for models whose loss uses it: 0 for every row of the evaluated
+    database, then 1 and up for the training-only tables (macro-expression data), sorted by name. So a
+    transfer model tells its own rows (code 0) from the rows it only learns from (codes 1 and up). The
+    composite's parts (CASME II, SAMM, SMIC) are one evaluated database: all code 0, so that a composite
+    without a macro table never passes SAMM for macro data."""
+    roles = np.asarray(dataset.roles)
+    training_only = sorted(set(dataset.domains[roles != "evaluate"]))
+    codes = {domain: code for code, domain in enumerate(training_only, 1)}
+    return np.array(
+        [0 if role == "evaluate" else codes[d] for d, role in zip(dataset.domains, roles, strict=True)], dtype=np.int64
+    )
 
 
 def train_model(
@@ -227,6 +230,10 @@ def train_model(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    finish = getattr(model, "finish_training", None)
+    if finish is not None:  # a model that keeps a summary of its training rows (MaNet's, to teach MiNet later)
+        with torch.no_grad():
+            finish(trained.standardise(batches.take(fit_index)), labels[fit_index])
     return trained
 
 
