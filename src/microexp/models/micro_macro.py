@@ -271,7 +271,8 @@ class MicroMacroTransfer(Classifier):
         spatial, temporal = self.minet.features(apex, flow)
         loss = criterion(self.minet.classify(torch.cat([spatial, temporal], 1)), y)
         if self.discriminator is not None:
-            # as many of the teacher's macro features as there are micro rows, drawn with the seeded generator
+            # as many of the teacher's macro features as there are micro rows, drawn from torch's global generator
+            # (seeded by the engine for each task, so a task draws the same rows every run)
             drawn = teacher.bank[torch.randint(len(teacher.bank), (len(apex),), device=apex.device)]
             loss = loss + self.weights["adversarial"] * self._domain_loss(spatial, drawn)
         if self.use_relation:
