@@ -3,6 +3,8 @@ and no micro clip reaches MaNet or the discriminator's macro side."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -350,3 +352,14 @@ def test_the_composite_s_parts_are_one_evaluated_domain_so_samm_never_passes_for
         roles=["evaluate", "train", "evaluate"],
     )
     assert domain_codes(with_macro).tolist() == [0, 1, 0]
+
+
+def test_a_teacher_whose_weights_are_not_its_model_s_is_one_line(tmp_path):
+    from microexp.models.micro_macro import read_teacher
+
+    folder = _teacher_bundle(tmp_path / "faces", model="manet_faces")
+    description = json.loads((folder / "bundle.json").read_text())
+    (folder / "bundle.json").write_text(json.dumps({**description, "model": "manet"}))  # no relation weights
+    with pytest.raises(ConfigError, match=r"its weights are not a manet's .*train it again") as refused:
+        read_teacher(folder)
+    assert "\n" not in str(refused.value)

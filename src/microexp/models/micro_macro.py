@@ -102,18 +102,24 @@ BANK_SIZE = 1024
 TEACHER_MODELS = ("manet", "manet_faces")
 
 
-def spatial_stream(feature_dim: int, dropout: float) -> nn.Sequential:
-    """Three stride-2 convolutions on the 48x48 grey apex face, flattened (position matters) to features."""
-    grid = APEX_SIZE // 8
+def conv_stream(in_chans: int, widths: tuple[int, ...], side: int, feature_dim: int, dropout: float) -> nn.Sequential:
+    """Stride-2 3x3 convolutions of ``widths`` on a ``side``-square input, flattened (position matters) to
+    ``feature_dim`` features with dropout before them: both streams of MiNet and MaNet."""
+    channels = (in_chans, *widths)
+    grid = side // 2 ** len(widths)
+    convolutions = [conv_bn(channels[i], channels[i + 1], 3, 2) for i in range(len(widths))]
     return nn.Sequential(
-        conv_bn(1, 16, 3, 2),
-        conv_bn(16, 32, 3, 2),
-        conv_bn(32, 32, 3, 2),
+        *convolutions,
         nn.Flatten(),
         Dropout(dropout),
-        nn.Linear(32 * grid * grid, feature_dim),
+        nn.Linear(widths[-1] * grid * grid, feature_dim),
         nn.ReLU(inplace=True),
     )
+
+
+def spatial_stream(feature_dim: int, dropout: float) -> nn.Sequential:
+    """Three stride-2 convolutions (16, 32, 32) on the 48x48 grey apex face."""
+    return conv_stream(1, (16, 32, 32), APEX_SIZE, feature_dim, dropout)
 
 
 def relation_head(feature_dim: int) -> nn.Sequential:
@@ -126,16 +132,8 @@ class TwoStream(nn.Module):
 
     def __init__(self, num_classes: int, feature_dim: int = 64, dropout: float = 0.5) -> None:
         super().__init__()
-        temporal_grid = FLOW_SIZE // 4  # two stride-2 convolutions
         self.spatial = spatial_stream(feature_dim, dropout)
-        self.temporal = nn.Sequential(
-            conv_bn(3, 16, 3, 2),
-            conv_bn(16, 32, 3, 2),
-            nn.Flatten(),
-            Dropout(dropout),
-            nn.Linear(32 * temporal_grid * temporal_grid, feature_dim),
-            nn.ReLU(inplace=True),
-        )
+        self.temporal = conv_stream(3, (16, 32), FLOW_SIZE, feature_dim, dropout)  # the 28x28 (u, v, strain) flow
         self.classify = nn.Sequential(Dropout(dropout), nn.Linear(2 * feature_dim, num_classes))
 
     def features(self, apex: torch.Tensor, flow: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -513,19 +511,26 @@ def read_teacher(path: str | Path) -> Teacher:
     except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
         raise ConfigError(f"teacher bundle {folder}: cannot read its weights ({error}); train it again") from None
     motion = description["model"] == "manet"
-    rows = int(state["bank_rows"])
-    if rows == 0 or not bool(state["centroid_seen"].any()):
+    try:
+        rows = int(state["bank_rows"])
+        seen = state["centroid_seen"]
+        relation = None
+        if motion:
+            relation = relation_head(state["bank"].shape[1])
+            relation.load_state_dict(
+                {key[len("relation.") :]: value for key, value in state.items() if key.startswith("relation.")}
+            )
+            relation.requires_grad_(False)  # frozen: only MiNet moves to satisfy it
+            relation.eval()
+    except (KeyError, RuntimeError) as error:
+        raise ConfigError(
+            f"teacher bundle {folder}: its weights are not a {description['model']}'s "
+            f"({' '.join(str(error).split())}); train it again"  # torch's message spans lines
+        ) from None
+    if rows == 0 or not bool(seen.any()):
         raise ConfigError(
             f"teacher bundle {folder} kept no features: it was saved before training ended; train it again"
         )
-    relation = None
-    if motion:
-        relation = relation_head(state["bank"].shape[1])
-        relation.load_state_dict(
-            {key[len("relation.") :]: value for key, value in state.items() if key.startswith("relation.")}
-        )
-        relation.requires_grad_(False)  # frozen: only MiNet moves to satisfy it
-        relation.eval()
     return Teacher(
         model=description["model"],
         num_classes=int(description["num_classes"]),
@@ -534,7 +539,7 @@ def read_teacher(path: str | Path) -> Teacher:
         motion=motion,
         bank=state["bank"][:rows],
         centroids=state["centroids"],
-        centroid_seen=state["centroid_seen"],
+        centroid_seen=seen,
         relation=relation,
     )
 
