@@ -49,3 +49,22 @@ def test_ray_workers_write_the_same_predictions_as_local_ones(tiny_megc2019, tmp
         assert _predictions(tiny_megc2019, tmp_path / "ray", RayExecutor()) == local
     finally:
         ray.shutdown()
+
+
+def test_a_bundle_trains_with_one_thread_like_every_evaluation_task(tiny_megc2019, tmp_path, two_threads, monkeypatch):
+    """`microexp train` under the same policy: a teacher bundle must not depend on the machine's cores."""
+    from microexp.evaluation import runner
+    from microexp.evaluation.study import train_bundle
+
+    seen = []
+    original = runner.train_on_rows
+
+    def watched(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "train_on_rows", watched)
+    spec = make_run_spec(dataset="megc2019", data_dir=tiny_megc2019, model="fr", overrides=FAST)
+    train_bundle(spec, tmp_path / "bundle", cache_dir=tmp_path / "cache")
+    assert seen == [1]
+    assert torch.get_num_threads() == 2  # the machine's count is back for whatever follows

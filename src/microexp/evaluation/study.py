@@ -33,6 +33,7 @@ from microexp.data.schema import SampleTable
 from microexp.errors import ConfigError, DataNotFoundError
 from microexp.inputs.spec import InputSettings
 from microexp.models.registry import check_model_options, create_model, get_model_info
+from microexp.threads import one_thread
 from microexp.training.config import TrainConfig
 
 SECTIONS = ("model", "train", "inputs", "splitter")
@@ -452,7 +453,12 @@ def train_bundle(
     report: Reporter | None = None,
 ) -> tuple[Path, SampleTable]:
     """Train ``spec``'s model on every row of its tables (stages as in evaluation) and save a bundle that
-    records the input settings, so ``predict`` makes the same inputs from a new clip."""
+    records the input settings, so ``predict`` makes the same inputs from a new clip.
+
+    Inputs and training run with one thread, as every evaluation task does (:mod:`microexp.threads`): a
+    bundle is then the same to the last bit on any machine and whatever OMP_NUM_THREADS says, which matters
+    where a bundle teaches other models (a MaNet teacher trained with two threads taught MiNet to another
+    UF1 in the third decimal, docs/results/micro_macro.md)."""
     from microexp.evaluation.runner import train_on_rows
     from microexp.inputs.build import build_inputs
     from microexp.training.bundle import save_bundle
@@ -462,24 +468,25 @@ def train_bundle(
     check_inputs(spec, table)
     check_teacher(spec, table)
     info = get_model_info(spec.model)
-    built = build_inputs(
-        table,
-        info.inputs,
-        spec.inputs,
-        cache_dir=cache_dir,
-        workers=1,
-        progress=None if report is None else (lambda done, total: report("inputs", done, total)),
-    )
-    trained = train_on_rows(
-        spec.model,
-        built,
-        np.arange(len(built)),
-        seed=seed,
-        config=spec.train,
-        model_options=spec.model_options,
-        stages=_stages(spec),
-        on_epoch=None if report is None else (lambda epoch, total, loss: report("epochs", epoch, total)),
-    )
+    with one_thread():
+        built = build_inputs(
+            table,
+            info.inputs,
+            spec.inputs,
+            cache_dir=cache_dir,
+            workers=1,
+            progress=None if report is None else (lambda done, total: report("inputs", done, total)),
+        )
+        trained = train_on_rows(
+            spec.model,
+            built,
+            np.arange(len(built)),
+            seed=seed,
+            config=spec.train,
+            model_options=spec.model_options,
+            stages=_stages(spec),
+            on_epoch=None if report is None else (lambda epoch, total, loss: report("epochs", epoch, total)),
+        )
     path = save_bundle(
         out,
         trained,
