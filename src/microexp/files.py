@@ -9,9 +9,11 @@ A folder that cannot be made or written is one clear error naming the path, neve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from microexp.errors import MicroexpError, OutputError
+from microexp.errors import MicroexpError, OutputError, UnreadableFileError
 
 
 def cache_root() -> Path:
@@ -93,3 +95,41 @@ def write_figure(path: str | Path, figure: Any, dpi: int) -> Path:
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=dpi, format=Path(path).suffix.lstrip(".") or "png")
     return Path(path)
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    """A file's size and sha256, as a manifest records them."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def check_manifest(folder: Path, names: tuple[str, ...], manifest_name: str, remedy: str) -> None:
+    """Every file of ``names`` that ``folder``'s manifest lists is there, byte for byte (sizes, then sha256);
+    one line naming the file and saying ``remedy`` if not. A folder saved before manifests existed is
+    read with a warning."""
+    path = folder / manifest_name
+    if not path.is_file():
+        warnings.warn(
+            f"{folder} has no {manifest_name} (saved before bundles carried checksums), so damage to its files "
+            "cannot be detected; train it again with `microexp train` to add one",
+            stacklevel=3,
+        )
+        return
+    try:
+        manifest = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UnreadableFileError(f"{path} is not valid JSON ({error}); {remedy}") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or sorted(files) != sorted(names):
+        raise UnreadableFileError(f"{path} does not list the files {list(names)}; {remedy}")
+    for name, expected in files.items():
+        actual = file_record(folder / name)
+        if actual != expected:
+            raise UnreadableFileError(
+                f"{folder / name} is not the file the bundle was saved with ({actual['bytes']} bytes now, "
+                f"{expected.get('bytes') if isinstance(expected, dict) else '?'} in {manifest_name}, checksums "
+                f"differ): it was damaged or changed since; {remedy}"
+            )

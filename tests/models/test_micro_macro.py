@@ -12,9 +12,10 @@ import torch
 from flow_tables import make_flow_table
 from microexp.data.schema import SampleTable, concat_tables
 from microexp.data.splitters import LeaveOneSubjectOut
-from microexp.errors import ConfigError
+from microexp.errors import ConfigError, UnreadableFileError
 from microexp.evaluation import runner
 from microexp.evaluation.runner import Task, train_task
+from microexp.files import file_record
 from microexp.inputs.build import build_inputs
 from microexp.models import create_model, get_model_info
 from microexp.models.micro_macro import (
@@ -360,6 +361,11 @@ def test_a_teacher_whose_weights_are_not_its_model_s_is_one_line(tmp_path):
     folder = _teacher_bundle(tmp_path / "faces", model="manet_faces")
     description = json.loads((folder / "bundle.json").read_text())
     (folder / "bundle.json").write_text(json.dumps({**description, "model": "manet"}))  # no relation weights
+    with pytest.raises(UnreadableFileError, match=r"bundle.json is not the file the bundle was saved with") as damaged:
+        read_teacher(folder)  # the manifest covers the description too, as for any bundle
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["bundle.json"] = file_record(folder / "bundle.json")  # as a careless tool would
+    (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ConfigError, match=r"its weights are not a manet's .*train it again") as refused:
         read_teacher(folder)
-    assert "\n" not in str(refused.value)
+    assert "\n" not in str(refused.value) + str(damaged.value)

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from flow_tables import make_flow_table
 from microexp import cli
 from microexp.errors import ConfigError, DataError, UnreadableFileError
+from microexp.files import file_record
 from microexp.inputs import ArrayDataset, load_inputs
 from microexp.models import get_model_info
 from microexp.training import bundle as bundle_module
@@ -147,7 +148,7 @@ def test_non_finite_weights_are_refused_even_with_a_matching_manifest(saved):
     state[first] = torch.full_like(state[first], float("nan"))
     save_file(state, str(weights))
     manifest = json.loads((saved / "manifest.json").read_text())
-    manifest["files"]["weights.safetensors"] = bundle_module._file_record(weights)  # as a careless tool would
+    manifest["files"]["weights.safetensors"] = file_record(weights)  # as a careless tool would
     (saved / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UnreadableFileError, match=rf"the weights {first} hold NaN or infinite values"):
         load_bundle(saved)

@@ -72,7 +72,6 @@ rows. No composite figure chose any of these; docs/results/micro_macro.md report
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +81,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from microexp.errors import ConfigError, DataNotFoundError
+from microexp.files import check_manifest
 from microexp.models.fr import FR_TRAINING
 from microexp.models.layers import Classifier, Dropout, conv_bn
 from microexp.models.registry import register_model
@@ -497,18 +497,16 @@ def teacher_databases(description: dict) -> frozenset[str]:
 def read_teacher(path: str | Path) -> Teacher:
     """The parts of a MaNet bundle a MiNet learns from. The weights file is checked against the bundle's
     manifest and read with safetensors (tensors only: nothing in it can run code)."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     folder = Path(path)
     description = teacher_description(folder)
-    weights = folder / "weights.safetensors"
+    # the files and manifest of microexp.training.bundle's format (that layer sits above the models)
+    check_manifest(folder, ("bundle.json", "weights.safetensors"), "manifest.json", "train the teacher again")
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-        expected = manifest["files"]["weights.safetensors"]["sha256"]
-        if hashlib.sha256(weights.read_bytes()).hexdigest() != expected:
-            raise ConfigError(f"teacher bundle {folder}: weights.safetensors differs from its manifest; train it again")
-        state = load_file(str(weights))
-    except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
+        state = load_file(str(folder / "weights.safetensors"))
+    except (OSError, SafetensorError) as error:
         raise ConfigError(f"teacher bundle {folder}: cannot read its weights ({error}); train it again") from None
     motion = description["model"] == "manet"
     try:

@@ -21,10 +21,8 @@ files are as safe to open as before; refusing it would only make its owner retra
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import sys
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +34,7 @@ from safetensors.numpy import load_file as load_numpy
 from safetensors.numpy import save_file as save_numpy
 
 from microexp.errors import ConfigError, DataError, DataNotFoundError, UnreadableFileError
-from microexp.files import atomic_path, write_json
+from microexp.files import atomic_path, check_manifest, file_record, write_json
 from microexp.inputs.spec import InputSettings, InputSpec
 from microexp.models.registry import create_model, get_model_info
 from microexp.training.config import TrainConfig
@@ -124,19 +122,11 @@ def save_bundle(
         "train_config": config,
     }
     write_json(folder / DESCRIPTION_FILE, description)
-    write_json(folder / MANIFEST_FILE, {"files": {name: _file_record(folder / name) for name in BUNDLE_FILES}})
+    write_json(folder / MANIFEST_FILE, {"files": {name: file_record(folder / name) for name in BUNDLE_FILES}})
     return folder
 
 
 BUNDLE_FILES = (DESCRIPTION_FILE, WEIGHTS_FILE)
-
-
-def _file_record(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return {"bytes": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
 def _refuse_diverged(name: str, arrays: Mapping[str, Any]) -> None:
@@ -177,7 +167,7 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> Bundle:
             raise DataNotFoundError(
                 f"{folder} is not a model bundle: {name} is missing (make one with `microexp train`)"
             )
-    _check_manifest(folder)
+    check_manifest(folder, BUNDLE_FILES, MANIFEST_FILE, _DAMAGED)
     description = _read_json(folder / DESCRIPTION_FILE)
     if isinstance(description, dict) and description.get("format_version") == 1:
         try:
@@ -253,30 +243,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UnreadableFileError(f"{path} is not valid JSON ({error}); {_DAMAGED}") from None
-
-
-def _check_manifest(folder: Path) -> None:
-    """Every file the bundle was saved with is there, byte for byte (sizes, then sha256)."""
-    path = folder / MANIFEST_FILE
-    if not path.is_file():
-        warnings.warn(
-            f"{folder} has no {MANIFEST_FILE} (saved before bundles carried checksums), so damage to its files "
-            "cannot be detected; train it again with `microexp train` to add one",
-            stacklevel=3,
-        )
-        return
-    manifest = _read_json(path)
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or sorted(files) != sorted(BUNDLE_FILES):
-        raise UnreadableFileError(f"{path} does not list the files {list(BUNDLE_FILES)}; {_DAMAGED}")
-    for name, expected in files.items():
-        actual = _file_record(folder / name)
-        if actual != expected:
-            raise UnreadableFileError(
-                f"{folder / name} is not the file the bundle was saved with ({actual['bytes']} bytes now, "
-                f"{expected.get('bytes') if isinstance(expected, dict) else '?'} in {MANIFEST_FILE}, checksums "
-                f"differ): it was damaged or changed since; {_DAMAGED}"
-            )
 
 
 _FIELDS = {
