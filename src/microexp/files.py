@@ -126,7 +126,10 @@ def check_manifest(folder: Path, names: tuple[str, ...], manifest_name: str, rem
     if not isinstance(files, dict) or sorted(files) != sorted(names):
         raise UnreadableFileError(f"{path} does not list the files {list(names)}; {remedy}")
     for name, expected in files.items():
-        actual = file_record(folder / name)
+        try:
+            actual = file_record(folder / name)
+        except OSError as error:  # a file the manifest lists is gone or unreadable: one line, not a traceback
+            raise UnreadableFileError(f"{folder / name} cannot be read ({error.strerror}); {remedy}") from None
         if actual != expected:
             raise UnreadableFileError(
                 f"{folder / name} is not the file the bundle was saved with ({actual['bytes']} bytes now, "

@@ -369,3 +369,14 @@ def test_a_teacher_whose_weights_are_not_its_model_s_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"its weights are not a manet's .*train it again") as refused:
         read_teacher(folder)
     assert "\n" not in str(refused.value) + str(damaged.value)
+
+
+def test_a_teacher_without_its_weights_file_is_one_line(tmp_path):
+    """A teacher folder whose weights were deleted or not copied names the file instead of a traceback."""
+    from microexp.models.micro_macro import read_teacher
+
+    folder = _teacher_bundle(tmp_path / "teacher")
+    (folder / "weights.safetensors").unlink()
+    with pytest.raises(UnreadableFileError, match=r"weights.safetensors cannot be read .*train the teacher") as gone:
+        read_teacher(folder)
+    assert "\n" not in str(gone.value)
